@@ -1,0 +1,12 @@
+// N-API bindings for the elementwise kernels: validate, then call the pure kernels.
+#include "kernels.h"
+#include "napi_util.h"
+
+namespace hafif {
+
+void InitElementwise(Napi::Env env, Napi::Object exports) {
+  (void)env;
+  (void)exports;
+}
+
+}  // namespace hafif

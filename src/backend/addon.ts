@@ -1,0 +1,42 @@
+// Loads the N-API addon built by node-gyp at install. A missing or broken build is not an error:
+// hafif then runs on the `cpu` backend after one warning line.
+import {createRequire} from 'node:module';
+import {existsSync} from 'node:fs';
+import path from 'node:path';
+import {fileURLToPath} from 'node:url';
+
+/** The functions of `build/Release/hafif_native.node`. Outputs are preallocated by the caller. */
+export interface NativeAddon {
+  numThreads(n?: number): number;
+  readonly hasBlas: boolean;
+  gemmImpl(impl?: 'own' | 'blas'): 'own' | 'blas';
+  /** dims = [batchA, batchB, M, N, K]; a batch of 1 broadcasts. */
+  batchMatMul(a: Float32Array, b: Float32Array, out: Float32Array, dims: number[], transA: boolean, transB: boolean): void;
+  // Kernel families add their functions below, one block each.
+  // -- conv --
+  // -- pool --
+  // -- elementwise --
+  // -- reduce --
+  [name: string]: unknown;
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..', '..');
+
+function load(): {addon: NativeAddon | null; error: string | null} {
+  if (process.env.HAFIF_DISABLE_NATIVE === '1') return {addon: null, error: 'disabled by HAFIF_DISABLE_NATIVE=1'};
+  const file = path.join(root, 'build', 'Release', 'hafif_native.node');
+  if (!existsSync(file)) return {addon: null, error: `${file} not found`};
+  try {
+    return {addon: createRequire(import.meta.url)(file) as NativeAddon, error: null};
+  } catch (e) {
+    return {addon: null, error: (e as Error).message.split('\n')[0]};
+  }
+}
+
+const loaded = load();
+
+/** The addon, or null when it is not built. */
+export const addon: NativeAddon | null = loaded.addon;
+/** Why the addon is missing, or null. */
+export const addonError: string | null = loaded.error;

@@ -1,0 +1,60 @@
+// The `native` backend: registered and made active on import when the addon is built.
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+
+import {addon, addonError} from './addon.js';
+import {NativeBackend} from './native_backend.js';
+import {nativeKernelConfigs} from './register_all_kernels.js';
+
+export {NativeBackend} from './native_backend.js';
+export {addon, addonError} from './addon.js';
+export type {NativeAddon} from './addon.js';
+
+/** Backend names hafif accepts. */
+export type BackendName = 'native' | 'cpu';
+
+let registered = false;
+
+function registerNative(): boolean {
+  if (registered) return true;
+  if (addon == null) return false;
+  const native = addon;
+  tf.registerBackend('native', () => new NativeBackend(native), 3);
+  const ours = new Set(nativeKernelConfigs.map((k) => k.kernelName));
+  for (const k of nativeKernelConfigs) tf.registerKernel(k);
+  for (const k of tf.getKernelsForBackend('cpu')) {
+    if (!ours.has(k.kernelName)) tf.registerKernel({...k, backendName: 'native'});
+  }
+  registered = true;
+  return true;
+}
+
+let warned = false;
+
+/**
+ * Makes `name` the active TensorFlow.js backend. Asking for `native` without a built addon falls
+ * back to `cpu` with one warning line; `strict` makes that an error instead.
+ */
+export function useBackend(name: BackendName, options: {strict?: boolean} = {}): BackendName {
+  if (name === 'native' && !registerNative()) {
+    if (options.strict) throw new Error(`native backend unavailable: ${addonError}`);
+    if (!warned) {
+      warned = true;
+      process.stderr.write(
+        `hafif: native addon unavailable (${addonError}); using the slow cpu backend. ` +
+          'Install a C++ toolchain and run `npm rebuild hafif` for the fast path.\n',
+      );
+    }
+    name = 'cpu';
+  }
+  if (tf.getBackend() !== name) void tf.setBackend(name);
+  if (tf.getBackend() !== name) throw new Error(`could not activate backend ${name}`);
+  return name;
+}
+
+/** True when the native addon is built and its backend registered. */
+export function nativeAvailable(): boolean {
+  return registerNative();
+}
+
+useBackend('native');
