@@ -18,3 +18,12 @@ void sgemm_own(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float 
                int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
 
 }  // namespace hafif
+
+// Each kernel family declares its pure functions in its own block below.
+namespace hafif {
+// ---- conv.cc ----
+// ---- conv.cc (depthwise) ----
+// ---- pool.cc ----
+// ---- elementwise.cc ----
+// ---- reduce.cc ----
+}  // namespace hafif

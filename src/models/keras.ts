@@ -1,0 +1,41 @@
+import * as tfl from '@tensorflow/tfjs-layers';
+
+/** Options of the Keras knowledge-distillation example's CNNs. */
+export interface KerasCnnOptions {
+  /** Input shape, height × width × channels. @default [28, 28, 1] */
+  readonly inputShape?: readonly [number, number, number];
+  /** Number of classes. @default 10 */
+  readonly numClasses?: number;
+  /** Seed for the weight initializers; the same seed gives the same initial weights. */
+  readonly seed?: number;
+  /** Model name. */
+  readonly name?: string;
+}
+
+/**
+ * Conv2D(f1, 3×3, stride 2, same) → LeakyReLU(0.2) → MaxPool(2×2, stride 1, same) →
+ * Conv2D(f2, 3×3, stride 2, same) → Flatten → Dense(classes), outputting logits.
+ * The Keras example's teacher is (256, 512), its student (16, 32).
+ */
+export function kerasCnn(f1: number, f2: number, options: KerasCnnOptions = {}): tfl.Sequential {
+  const {inputShape = [28, 28, 1], numClasses = 10, seed, name} = options;
+  let s = seed;
+  const init = () => (s === undefined ? 'glorotUniform' : tfl.initializers.glorotUniform({seed: s++}));
+  return tfl.sequential({
+      name,
+      layers: [
+        tfl.layers.conv2d({inputShape: [...inputShape], filters: f1, kernelSize: 3, strides: 2, padding: 'same',
+          kernelInitializer: init()}),
+        tfl.layers.leakyReLU({alpha: 0.2}),
+        tfl.layers.maxPooling2d({poolSize: 2, strides: 1, padding: 'same'}),
+        tfl.layers.conv2d({filters: f2, kernelSize: 3, strides: 2, padding: 'same', kernelInitializer: init()}),
+        tfl.layers.flatten(),
+        tfl.layers.dense({units: numClasses, kernelInitializer: init()}),
+      ],
+  });
+}
+
+/** The Keras example's teacher: 1,433,610 parameters on 28×28×1. */
+export const kerasTeacher = (options: KerasCnnOptions = {}) => kerasCnn(256, 512, {name: 'teacher', ...options});
+/** The Keras example's student: 20,490 parameters on 28×28×1. */
+export const kerasStudent = (options: KerasCnnOptions = {}) => kerasCnn(16, 32, {name: 'student', ...options});
