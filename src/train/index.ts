@@ -1,0 +1,26 @@
+export {
+  batchAccuracy,
+  evaluate,
+  evaluateExamples,
+  fit,
+  kerasAdam,
+  measureInference,
+  outputClasses,
+  trainableVariables,
+  trainLoop,
+} from './trainer.js';
+export type {
+  Batch,
+  EpochLogs,
+  Evaluation,
+  FitOptions,
+  History,
+  InferenceSpeed,
+  Logs,
+  LoopOptions,
+  StepFn,
+  TrainCallbacks,
+  ValidateFn,
+} from './trainer.js';
+export {HostExamples, labelsToInt32} from './examples.js';
+export type {HostArray, Inputs, Labels, NumericArray} from './examples.js';
