@@ -25,5 +25,53 @@ namespace hafif {
 // ---- conv.cc (depthwise) ----
 // ---- pool.cc ----
 // ---- elementwise.cc ----
+// Binary ops over float32 with NumPy broadcasting. Values match tfjs-backend-cpu (JS Math semantics:
+// max/min propagate NaN, pow(1, NaN) is NaN). Comparisons write 0/1 bytes (tfjs bool).
+enum class BinaryOp : int {
+  Add, Sub, Mul, Div, Maximum, Minimum, SquaredDifference, Pow, Prelu, EluGrad,
+  Greater, GreaterEqual, Less, LessEqual, Equal, NotEqual, Count
+};
+inline bool binary_op_is_comparison(BinaryOp op) { return op >= BinaryOp::Greater && op < BinaryOp::Count; }
+constexpr int kMaxBroadcastRank = 16;
+// Output shape plus per-operand strides (0 along broadcast dims), with size-1 dims dropped and
+// adjacent dims merged where both operands allow it.
+struct BroadcastGeometry {
+  int rank = 0;
+  int64_t shape[kMaxBroadcastRank];
+  int64_t a_stride[kMaxBroadcastRank];
+  int64_t b_stride[kMaxBroadcastRank];
+  int64_t size = 1;
+};
+// False when the shapes do not broadcast or the rank exceeds kMaxBroadcastRank. out_shape gets the
+// uncollapsed broadcast shape.
+bool make_broadcast_geometry(const int64_t* a_shape, int a_rank, const int64_t* b_shape, int b_rank,
+                             BroadcastGeometry* g, int64_t* out_shape, int* out_rank);
+void binary_f32(BinaryOp op, const float* a, const float* b, float* out, const BroadcastGeometry& g);
+void compare_f32(BinaryOp op, const float* a, const float* b, uint8_t* out, const BroadcastGeometry& g);
+
+enum class UnaryOp : int {
+  Neg, Square, Sqrt, Rsqrt, Exp, Log, Log1p, Abs, Reciprocal, Relu, Relu6, LeakyRelu, Elu, Sigmoid,
+  Tanh, Softplus, Step, Count
+};
+// alpha: LeakyRelu's slope, Step's value for x <= 0; ignored by the other ops.
+void unary_f32(UnaryOp op, const float* x, float* out, int64_t n, float alpha);
+// out[i] = cond[i] ? t[i] : e[i]
+void select_f32(const uint8_t* cond, const float* t, const float* e, float* out, int64_t n);
+void add_n_f32(const float* const* xs, int count, float* out, int64_t n);
+// tfjs FusedBatchNorm: every parameter is read cyclically (index i mod its length).
+struct BatchNormGeometry {
+  int64_t n, mean_len, var_len, offset_len, scale_len;
+  float eps;
+};
+// offset / scale may be null (0 / 1).
+void batch_norm_f32(const float* x, const float* mean, const float* var, const float* offset, const float* scale,
+                    float* out, const BatchNormGeometry& g);
+// Casts with JavaScript's conversions: to int32 truncates and wraps (NaN, Inf -> 0), to bool is x != 0.
+void cast_f32_i32(const float* x, int32_t* out, int64_t n);
+void cast_f32_u8(const float* x, uint8_t* out, int64_t n);
+void cast_i32_f32(const int32_t* x, float* out, int64_t n);
+void cast_i32_u8(const int32_t* x, uint8_t* out, int64_t n);
+void cast_u8_f32(const uint8_t* x, float* out, int64_t n);
+void cast_u8_i32(const uint8_t* x, int32_t* out, int64_t n);
 // ---- reduce.cc ----
 }  // namespace hafif

@@ -16,6 +16,19 @@ export interface NativeAddon {
   // -- conv --
   // -- pool --
   // -- elementwise --
+  /** Op codes of `binary` and `unary`, keyed by tfjs registry name. */
+  readonly binaryOps: Readonly<Record<string, number>>;
+  readonly unaryOps: Readonly<Record<string, number>>;
+  /** out has the broadcast shape of a and b; a Uint8Array for comparisons. */
+  binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array | Uint8Array, aShape: number[], bShape: number[]): void;
+  /** alpha: LeakyRelu's slope, Step's value for x <= 0. */
+  unary(op: number, x: Float32Array, out: Float32Array, alpha?: number): void;
+  select(condition: Uint8Array, t: Float32Array, e: Float32Array, out: Float32Array): void;
+  addN(xs: Float32Array[], out: Float32Array): void;
+  batchNorm(x: Float32Array, mean: Float32Array, variance: Float32Array, offset: Float32Array | null,
+    scale: Float32Array | null, out: Float32Array, varianceEpsilon: number): void;
+  /** Between Float32Array, Int32Array and Uint8Array (bool) with JavaScript's conversions. */
+  cast(x: Float32Array | Int32Array | Uint8Array, out: Float32Array | Int32Array | Uint8Array): void;
   // -- reduce --
   [name: string]: unknown;
 }

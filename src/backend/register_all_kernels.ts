@@ -2,6 +2,44 @@
 import type {KernelConfig} from '@tensorflow/tfjs-core';
 
 import {batchMatMulConfig} from './kernels/BatchMatMul.js';
+// -- elementwise --
+import {addConfig} from './kernels/Add.js';
+import {subConfig} from './kernels/Sub.js';
+import {multiplyConfig} from './kernels/Multiply.js';
+import {realDivConfig} from './kernels/RealDiv.js';
+import {maximumConfig} from './kernels/Maximum.js';
+import {minimumConfig} from './kernels/Minimum.js';
+import {squaredDifferenceConfig} from './kernels/SquaredDifference.js';
+import {powConfig} from './kernels/Pow.js';
+import {greaterConfig} from './kernels/Greater.js';
+import {greaterEqualConfig} from './kernels/GreaterEqual.js';
+import {lessConfig} from './kernels/Less.js';
+import {lessEqualConfig} from './kernels/LessEqual.js';
+import {equalConfig} from './kernels/Equal.js';
+import {notEqualConfig} from './kernels/NotEqual.js';
+import {preluConfig} from './kernels/Prelu.js';
+import {eluGradConfig} from './kernels/EluGrad.js';
+import {negConfig} from './kernels/Neg.js';
+import {squareConfig} from './kernels/Square.js';
+import {sqrtConfig} from './kernels/Sqrt.js';
+import {rsqrtConfig} from './kernels/Rsqrt.js';
+import {expConfig} from './kernels/Exp.js';
+import {logConfig} from './kernels/Log.js';
+import {log1pConfig} from './kernels/Log1p.js';
+import {absConfig} from './kernels/Abs.js';
+import {reciprocalConfig} from './kernels/Reciprocal.js';
+import {reluConfig} from './kernels/Relu.js';
+import {relu6Config} from './kernels/Relu6.js';
+import {leakyReluConfig} from './kernels/LeakyRelu.js';
+import {eluConfig} from './kernels/Elu.js';
+import {sigmoidConfig} from './kernels/Sigmoid.js';
+import {tanhConfig} from './kernels/Tanh.js';
+import {softplusConfig} from './kernels/Softplus.js';
+import {stepConfig} from './kernels/Step.js';
+import {selectConfig} from './kernels/Select.js';
+import {castConfig} from './kernels/Cast.js';
+import {addNConfig} from './kernels/AddN.js';
+import {fusedBatchNormConfig} from './kernels/FusedBatchNorm.js';
 
 export const nativeKernelConfigs: KernelConfig[] = [
   // -- gemm --
@@ -9,5 +47,42 @@ export const nativeKernelConfigs: KernelConfig[] = [
   // -- conv --
   // -- pool --
   // -- elementwise --
+  addConfig,
+  subConfig,
+  multiplyConfig,
+  realDivConfig,
+  maximumConfig,
+  minimumConfig,
+  squaredDifferenceConfig,
+  powConfig,
+  greaterConfig,
+  greaterEqualConfig,
+  lessConfig,
+  lessEqualConfig,
+  equalConfig,
+  notEqualConfig,
+  preluConfig,
+  eluGradConfig,
+  negConfig,
+  squareConfig,
+  sqrtConfig,
+  rsqrtConfig,
+  expConfig,
+  logConfig,
+  log1pConfig,
+  absConfig,
+  reciprocalConfig,
+  reluConfig,
+  relu6Config,
+  leakyReluConfig,
+  eluConfig,
+  sigmoidConfig,
+  tanhConfig,
+  softplusConfig,
+  stepConfig,
+  selectConfig,
+  castConfig,
+  addNConfig,
+  fusedBatchNormConfig,
   // -- reduce --
 ];
