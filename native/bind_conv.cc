@@ -1,12 +1,115 @@
 // N-API bindings for the conv kernels: validate, then call the pure kernels.
+#include <cstdint>
+#include <string>
+#include <vector>
+
 #include "kernels.h"
 #include "napi_util.h"
 
 namespace hafif {
+namespace {
+
+// geom = [batch, inH, inW, inC, outH, outW, outC, filterH, filterW, strideH, strideW, dilationH, dilationW,
+//         padTop, padLeft]
+ConvGeom geom_arg(const Napi::CallbackInfo& info, size_t i, const char* kernel) {
+  auto v = ints_arg(info, i, kernel, "geom");
+  if (v.size() != 15) {
+    throw kernel_error(info.Env(), kernel,
+                       "geom must have 15 entries [batch, inH, inW, inC, outH, outW, outC, filterH, filterW, "
+                       "strideH, strideW, dilationH, dilationW, padTop, padLeft], got " + shape_str(v));
+  }
+  for (int64_t d : v) {
+    if (d > INT32_MAX || d < -INT32_MAX) throw kernel_error(info.Env(), kernel, "geom entry out of range in " + shape_str(v));
+  }
+  ConvGeom g{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14]};
+  const bool ok = g.batch >= 0 && g.inH >= 0 && g.inW >= 0 && g.inC >= 0 && g.outH >= 0 && g.outW >= 0 &&
+                  g.outC >= 0 && g.filterH >= 1 && g.filterW >= 1 && g.strideH >= 1 && g.strideW >= 1 &&
+                  g.dilationH >= 1 && g.dilationW >= 1;
+  if (!ok) throw kernel_error(info.Env(), kernel, "bad geom " + shape_str(v));
+  return g;
+}
+
+std::vector<int64_t> x_shape(const ConvGeom& g) { return {g.batch, g.inH, g.inW, g.inC}; }
+std::vector<int64_t> y_shape(const ConvGeom& g) { return {g.batch, g.outH, g.outW, g.outC}; }
+std::vector<int64_t> w_shape(const ConvGeom& g) { return {g.filterH, g.filterW, g.inC, g.outC}; }
+
+int64_t numel(const std::vector<int64_t>& s) {
+  int64_t n = 1;
+  for (int64_t d : s) n *= d;
+  return n;
+}
+
+void expect_shape(Napi::Env env, const char* kernel, const char* name, const F32& a, const std::vector<int64_t>& shape) {
+  if (static_cast<int64_t>(a.length) != numel(shape)) {
+    throw kernel_error(env, kernel,
+                       std::string(name) + " has " + std::to_string(a.length) + " elements, expected " +
+                           std::to_string(numel(shape)) + " for shape " + shape_str(shape));
+  }
+}
+
+ConvActivation activation_arg(const Napi::CallbackInfo& info, size_t i, const char* kernel) {
+  if (info.Length() <= i || info[i].IsUndefined()) return ConvActivation::Linear;
+  if (!info[i].IsString()) throw kernel_error(info.Env(), kernel, "activation must be a string");
+  const std::string s = info[i].As<Napi::String>();
+  if (s == "linear") return ConvActivation::Linear;
+  if (s == "relu") return ConvActivation::Relu;
+  if (s == "relu6") return ConvActivation::Relu6;
+  if (s == "elu") return ConvActivation::Elu;
+  if (s == "sigmoid") return ConvActivation::Sigmoid;
+  if (s == "leakyrelu") return ConvActivation::LeakyRelu;
+  throw kernel_error(info.Env(), kernel,
+                     "activation must be one of linear, relu, relu6, elu, sigmoid, leakyrelu, got " + s);
+}
+
+// conv2d(x, filter, bias | null, out, geom, activation = 'linear', leakyreluAlpha = 0)
+Napi::Value Conv2D(const Napi::CallbackInfo& info) {
+  const char* k = "Conv2D";
+  F32 x = f32_arg(info, 0, k, "x"), w = f32_arg(info, 1, k, "filter");
+  const bool hasBias = info.Length() > 2 && !info[2].IsNull() && !info[2].IsUndefined();
+  F32 bias{nullptr, 0};
+  if (hasBias) bias = f32_arg(info, 2, k, "bias");
+  F32 out = f32_arg(info, 3, k, "out");
+  const ConvGeom g = geom_arg(info, 4, k);
+  const ConvActivation act = activation_arg(info, 5, k);
+  const float alpha = info.Length() > 6 ? static_cast<float>(num_arg(info, 6, k, "leakyreluAlpha")) : 0.f;
+  expect_shape(info.Env(), k, "x", x, x_shape(g));
+  expect_shape(info.Env(), k, "filter", w, w_shape(g));
+  if (hasBias) expect_shape(info.Env(), k, "bias", bias, {g.outC});
+  expect_shape(info.Env(), k, "out", out, y_shape(g));
+  conv2d(g, x.data, w.data, hasBias ? bias.data : nullptr, act, alpha, out.data);
+  return info.Env().Undefined();
+}
+
+// conv2dBackpropInput(dy, filter, dx, geom)
+Napi::Value Conv2DBackpropInput(const Napi::CallbackInfo& info) {
+  const char* k = "Conv2DBackpropInput";
+  F32 dy = f32_arg(info, 0, k, "dy"), w = f32_arg(info, 1, k, "filter"), dx = f32_arg(info, 2, k, "dx");
+  const ConvGeom g = geom_arg(info, 3, k);
+  expect_shape(info.Env(), k, "dy", dy, y_shape(g));
+  expect_shape(info.Env(), k, "filter", w, w_shape(g));
+  expect_shape(info.Env(), k, "dx", dx, x_shape(g));
+  conv2d_backprop_input(g, dy.data, w.data, dx.data);
+  return info.Env().Undefined();
+}
+
+// conv2dBackpropFilter(x, dy, dw, geom)
+Napi::Value Conv2DBackpropFilter(const Napi::CallbackInfo& info) {
+  const char* k = "Conv2DBackpropFilter";
+  F32 x = f32_arg(info, 0, k, "x"), dy = f32_arg(info, 1, k, "dy"), dw = f32_arg(info, 2, k, "dw");
+  const ConvGeom g = geom_arg(info, 3, k);
+  expect_shape(info.Env(), k, "x", x, x_shape(g));
+  expect_shape(info.Env(), k, "dy", dy, y_shape(g));
+  expect_shape(info.Env(), k, "dw", dw, w_shape(g));
+  conv2d_backprop_filter(g, x.data, dy.data, dw.data);
+  return info.Env().Undefined();
+}
+
+}  // namespace
 
 void InitConv(Napi::Env env, Napi::Object exports) {
-  (void)env;
-  (void)exports;
+  exports.Set("conv2d", Napi::Function::New(env, Conv2D, "conv2d"));
+  exports.Set("conv2dBackpropInput", Napi::Function::New(env, Conv2DBackpropInput, "conv2dBackpropInput"));
+  exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Conv2DBackpropFilter, "conv2dBackpropFilter"));
 }
 
 }  // namespace hafif

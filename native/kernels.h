@@ -22,6 +22,20 @@ void sgemm_own(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float 
 // Each kernel family declares its pure functions in its own block below.
 namespace hafif {
 // ---- conv.cc ----
+// NHWC conv geometry: x [batch, inH, inW, inC], filter [filterH, filterW, inC, outC],
+// y [batch, outH, outW, outC]. Input row of output row oh, filter row kh: oh*strideH - padTop + kh*dilationH.
+struct ConvGeom {
+  int64_t batch, inH, inW, inC, outH, outW, outC, filterH, filterW, strideH, strideW, dilationH, dilationW, padTop,
+      padLeft;
+};
+enum class ConvActivation { Linear, Relu, Relu6, Elu, Sigmoid, LeakyRelu };
+// y = act(conv(x, w) + bias); bias (length outC) may be null; alpha is the leaky relu slope.
+void conv2d(const ConvGeom& g, const float* x, const float* w, const float* bias, ConvActivation act, float alpha,
+            float* y);
+// dx = gradient of conv2d (without bias/activation) wrt x, given dy. Overwrites dx.
+void conv2d_backprop_input(const ConvGeom& g, const float* dy, const float* w, float* dx);
+// dw = gradient wrt the filter, given x and dy. Overwrites dw.
+void conv2d_backprop_filter(const ConvGeom& g, const float* x, const float* dy, float* dw);
 // ---- conv.cc (depthwise) ----
 // ---- pool.cc ----
 // ---- elementwise.cc ----

@@ -14,6 +14,16 @@ export interface NativeAddon {
   batchMatMul(a: Float32Array, b: Float32Array, out: Float32Array, dims: number[], transA: boolean, transB: boolean): void;
   // Kernel families add their functions below, one block each.
   // -- conv --
+  /**
+   * NHWC conv: out = act(conv(x, filter) + bias). geom (see conv_util.ts convGeometry) =
+   * [batch, inH, inW, inC, outH, outW, outC, filterH, filterW, strideH, strideW, dilationH, dilationW, padTop, padLeft].
+   */
+  conv2d(x: Float32Array, filter: Float32Array, bias: Float32Array | null, out: Float32Array, geom: number[],
+    activation?: 'linear' | 'relu' | 'relu6' | 'elu' | 'sigmoid' | 'leakyrelu', leakyreluAlpha?: number): void;
+  /** dx = gradient of conv2d wrt x; same geom as the forward conv. */
+  conv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, geom: number[]): void;
+  /** dw = gradient of conv2d wrt the filter; same geom as the forward conv. */
+  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, geom: number[]): void;
   // -- pool --
   // -- elementwise --
   /** Op codes of `binary` and `unary`, keyed by tfjs registry name. */

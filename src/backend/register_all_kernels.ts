@@ -2,6 +2,10 @@
 import type {KernelConfig} from '@tensorflow/tfjs-core';
 
 import {batchMatMulConfig} from './kernels/BatchMatMul.js';
+import {conv2DConfig} from './kernels/Conv2D.js';
+import {conv2DBackpropFilterConfig} from './kernels/Conv2DBackpropFilter.js';
+import {conv2DBackpropInputConfig} from './kernels/Conv2DBackpropInput.js';
+import {fusedConv2DConfig} from './kernels/FusedConv2D.js';
 // -- elementwise --
 import {addConfig} from './kernels/Add.js';
 import {subConfig} from './kernels/Sub.js';
@@ -45,6 +49,10 @@ export const nativeKernelConfigs: KernelConfig[] = [
   // -- gemm --
   batchMatMulConfig,
   // -- conv --
+  conv2DConfig,
+  conv2DBackpropInputConfig,
+  conv2DBackpropFilterConfig,
+  fusedConv2DConfig,
   // -- pool --
   // -- elementwise --
   addConfig,
