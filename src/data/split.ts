@@ -60,8 +60,9 @@ export function materialize(split: ByteSplit, indices: ArrayLike<number>): Split
 
 /**
  * All indices of `labels` in an order where every class is spread evenly: each class is shuffled,
- * its k-th member of n gets the key (k + u) / n with u uniform in [0, 1), and indices are sorted by
- * key. Any prefix (or window) of the order then holds each class in proportion, within one example.
+ * its k-th member of n gets the key (k + u) / n with one u uniform in [0, 1) per class, and indices
+ * are sorted by key. Any prefix (or window) of the order then holds each class in proportion,
+ * within two examples.
  */
 export function stratifiedOrder(labels: ArrayLike<number>, rng: Rng): Int32Array {
   const byClass = new Map<number, number[]>();
@@ -74,7 +75,8 @@ export function stratifiedOrder(labels: ArrayLike<number>, rng: Rng): Int32Array
   for (const c of [...byClass.keys()].sort((a, b) => a - b)) {
     const members = shuffleInPlace(byClass.get(c)!, rng);
     const n = members.length;
-    members.forEach((i, k) => (keys[i] = (k + rng()) / n));
+    const offset = rng();
+    members.forEach((i, k) => (keys[i] = (k + offset) / n));
   }
   const order = new Int32Array(labels.length);
   for (let i = 0; i < order.length; i++) order[i] = i;
