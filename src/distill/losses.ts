@@ -26,7 +26,7 @@ export function sparseCategoricalCrossentropy(labels: tf.Tensor, logits: tf.Tens
   return tf.tidy(() => {
     const numClasses = logits.shape[1] as number;
     const oneHot = tf.oneHot(labels.dtype === 'int32' ? labels : tf.cast(labels, 'int32'), numClasses);
-    return tf.neg(tf.mean(tf.sum(tf.mul(oneHot, tf.logSoftmax(logits)), -1)));
+    return tf.neg(tf.mean<tf.Scalar>(tf.sum(tf.mul(oneHot, tf.logSoftmax(logits)), -1)));
   });
 }
 

@@ -1,0 +1,269 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+
+import {HostExamples, labelsToInt32, range} from '../train/examples.js';
+import type {Inputs, Labels} from '../train/examples.js';
+import {
+  batchAccuracy,
+  checkPositiveInteger,
+  evaluateExamples,
+  kerasAdam,
+  outputClasses,
+  resolveStudentLoss,
+  shapeString,
+  trainableVariables,
+  trainLoop,
+  validationFn,
+} from '../train/trainer.js';
+import type {Evaluation, History, LoopOptions, StepFn} from '../train/trainer.js';
+import {UsageError} from '../util/registry.js';
+import {distillationLosses} from './losses.js';
+import type {DistillationLossFn, DistillationLossName, StudentLossFn, StudentLossName} from './losses.js';
+
+/** The two models of a distillation; both output logits. */
+export interface DistillerModels {
+  /** Trained already; frozen during distillation. */
+  readonly teacher: tfl.LayersModel;
+  /** Trained by `fit`. */
+  readonly student: tfl.LayersModel;
+}
+
+/** Options of {@link Distiller.compile}, as in the Keras example. */
+export interface DistillerCompileOptions {
+  /** Updates the student's weights. @default kerasAdam() — Adam(1e-3, ε = 1e-7) */
+  readonly optimizer?: tf.Optimizer;
+  /** Metrics reported on training and validation data; only 'accuracy' exists. @default ['accuracy'] */
+  readonly metrics?: readonly 'accuracy'[];
+  /** Hard-label loss on the student's logits. @default 'sparse-categorical-crossentropy' */
+  readonly studentLossFn?: StudentLossName | StudentLossFn;
+  /** Soft-target loss between teacher and student logits. @default 'kl' */
+  readonly distillationLossFn?: DistillationLossName | DistillationLossFn;
+  /** Weight of the student loss; the distillation loss gets 1 − alpha. @default 0.1 */
+  readonly alpha?: number;
+  /** Softening temperature of the distillation loss. @default 3 */
+  readonly temperature?: number;
+}
+
+/** Options of {@link Distiller.fit}. */
+export interface DistillerFitOptions extends LoopOptions {
+  /** Evaluated (student only) at each epoch's end into `valLoss` and `valAccuracy`. */
+  readonly validationData?: readonly [Inputs, Labels];
+  /** Batch size of validation and of teacher-logit caching. @default 256 */
+  readonly evalBatchSize?: number;
+  /**
+   * Run the teacher once per example before training and reuse its logits every epoch. Only
+   * valid without `augment` (the teacher must see the augmented inputs).
+   * @default true without augment, false with it
+   */
+  readonly cacheTeacherLogits?: boolean;
+}
+
+/** The terms of the distillation objective for one batch. */
+export interface DistillerLossTerms {
+  readonly loss: tf.Scalar;
+  readonly studentLoss: tf.Scalar;
+  readonly distillationLoss: tf.Scalar;
+}
+
+/**
+ * `alpha · studentLoss(labels, studentLogits) + (1 − alpha) · distillationLoss(teacherLogits,
+ * studentLogits, T)` — the Keras example's objective (Hinton et al. 2015 with alpha = 0.1).
+ */
+export function distillerLoss(
+  labels: tf.Tensor,
+  teacherLogits: tf.Tensor,
+  studentLogits: tf.Tensor,
+  config: {
+    readonly alpha: number;
+    readonly temperature: number;
+    readonly studentLossFn: StudentLossFn;
+    readonly distillationLossFn: DistillationLossFn;
+  },
+): DistillerLossTerms {
+  const studentLoss = config.studentLossFn(labels, studentLogits);
+  const distillationLoss = config.distillationLossFn(teacherLogits, studentLogits, config.temperature);
+  const loss = tf.tidy(() => tf.add(tf.mul(studentLoss, config.alpha), tf.mul(distillationLoss, 1 - config.alpha)));
+  return {loss: loss as tf.Scalar, studentLoss, distillationLoss};
+}
+
+interface Compiled {
+  readonly optimizer: tf.Optimizer;
+  readonly ownsOptimizer: boolean;
+  readonly metrics: readonly 'accuracy'[];
+  readonly studentLossFn: StudentLossFn;
+  readonly distillationLossFn: DistillationLossFn;
+  readonly alpha: number;
+  readonly temperature: number;
+}
+
+/**
+ * Knowledge distillation as in the Keras example "Knowledge Distillation" (Kenneth Borup):
+ * trains the student on `alpha · hard-label loss + (1 − alpha) · distillation loss` against a
+ * frozen teacher.
+ * @example
+ * const d = new Distiller({teacher, student});
+ * d.compile({alpha: 0.1, temperature: 10});
+ * const history = await d.fit(x, y, {epochs: 3, batchSize: 32});
+ */
+export class Distiller {
+  readonly teacher: tfl.LayersModel;
+  readonly student: tfl.LayersModel;
+  private compiled: Compiled | null = null;
+
+  constructor(models: DistillerModels) {
+    const {teacher, student} = models;
+    const t = teacher.outputs.map((o) => shapeString(o.shape));
+    const s = student.outputs.map((o) => shapeString(o.shape));
+    if (t.length !== 1 || s.length !== 1 || t[0] !== s[0]) {
+      throw new UsageError(`teacher output shape [${t.join('; ')}] does not match student output shape [${s.join('; ')}]`);
+    }
+    const ti = teacher.inputs.map((i) => shapeString(i.shape));
+    const si = student.inputs.map((i) => shapeString(i.shape));
+    if (ti.length !== 1 || si.length !== 1 || ti[0] !== si[0]) {
+      throw new UsageError(`teacher input shape [${ti.join('; ')}] does not match student input shape [${si.join('; ')}]`);
+    }
+    outputClasses(student, 'student');
+    this.teacher = teacher;
+    this.student = student;
+  }
+
+  /** Sets the optimizer, losses and their weighting; validates alpha and temperature. */
+  compile(options: DistillerCompileOptions = {}): void {
+    const {
+      metrics = ['accuracy'],
+      studentLossFn = 'sparse-categorical-crossentropy',
+      distillationLossFn = 'kl',
+      alpha = 0.1,
+      temperature = 3,
+    } = options;
+    if (!(alpha >= 0 && alpha <= 1)) throw new UsageError(`alpha must be in [0, 1], got ${alpha}`);
+    if (!(temperature > 0) || !Number.isFinite(temperature)) {
+      throw new UsageError(`temperature must be a finite number > 0, got ${temperature}`);
+    }
+    for (const m of metrics) {
+      if (m !== 'accuracy') throw new UsageError(`unknown metric "${String(m)}"; expected accuracy`);
+    }
+    const studentLoss = resolveStudentLoss(studentLossFn);
+    const distillationLoss =
+      typeof distillationLossFn === 'function' ? distillationLossFn : distillationLosses.get(distillationLossFn);
+    this.disposeOwnOptimizer();
+    this.compiled = {
+      optimizer: options.optimizer ?? kerasAdam(),
+      ownsOptimizer: options.optimizer == null,
+      metrics,
+      studentLossFn: studentLoss,
+      distillationLossFn: distillationLoss,
+      alpha,
+      temperature,
+    };
+  }
+
+  /**
+   * Distills the teacher into the student. History rows hold loss, studentLoss,
+   * distillationLoss, accuracy and, with validation data, valLoss and valAccuracy.
+   *
+   * Keras: the teacher's logits are by default computed once per example before training and
+   * reused every epoch (the teacher is frozen and in inference mode, so they cannot change);
+   * Keras recomputes them each step. `cacheTeacherLogits: false` does the same as Keras.
+   */
+  async fit(x: Inputs, y: Labels, options: DistillerFitOptions = {}): Promise<History> {
+    const c = this.requireCompiled('fit');
+    const {evalBatchSize = 256, augment} = options;
+    checkPositiveInteger('evalBatchSize', evalBatchSize);
+    const cache = options.cacheTeacherLogits ?? augment == null;
+    if (cache && augment != null) {
+      throw new UsageError('cacheTeacherLogits cannot be used with augment: the teacher must see the augmented inputs');
+    }
+    const numClasses = outputClasses(this.student, 'student');
+    const examples = new HostExamples(x, 'x');
+    const labels = labelsToInt32(y, examples.count, numClasses, 'y');
+    // Keras: validation reports the student's hard-label loss as valLoss, as the example's test_step does.
+    const validate = validationFn(this.student, options.validationData, evalBatchSize, numClasses, c.studentLossFn);
+    const cached = cache ? this.teacherLogits(examples, evalBatchSize) : null;
+    const vars = trainableVariables(this.student);
+    const withAccuracy = c.metrics.includes('accuracy');
+
+    const step: StepFn = ({x: xb, y: yb, indices}) => {
+      const teacherLogits = cached ? gatherRows(cached, numClasses, indices) : this.runTeacher(xb);
+      let kept: tf.Tensor[] = [teacherLogits];
+      try {
+        const cost = c.optimizer.minimize(
+          () => {
+            const studentLogits = this.student.apply(xb, {training: true}) as tf.Tensor;
+            const terms = distillerLoss(yb, teacherLogits, studentLogits, c);
+            kept.push(tf.keep(studentLogits), tf.keep(terms.studentLoss), tf.keep(terms.distillationLoss));
+            return terms.loss;
+          },
+          true,
+          vars,
+        ) as tf.Scalar;
+        kept.push(cost);
+        const [, studentLogits, studentLoss, distillationLoss] = kept;
+        return {
+          loss: cost.dataSync()[0],
+          studentLoss: studentLoss.dataSync()[0],
+          distillationLoss: distillationLoss.dataSync()[0],
+          ...(withAccuracy ? {accuracy: batchAccuracy(yb, studentLogits)} : {}),
+        };
+      } finally {
+        tf.dispose(kept);
+        kept = [];
+      }
+    };
+    return trainLoop(examples, labels, step, {...options, validate});
+  }
+
+  /** The student's hard-label loss and accuracy on `x`, in inference mode. */
+  evaluate(x: Inputs, y: Labels, batchSize = 256): Evaluation {
+    const c = this.requireCompiled('evaluate');
+    checkPositiveInteger('batchSize', batchSize);
+    const examples = new HostExamples(x, 'x');
+    const labels = labelsToInt32(y, examples.count, outputClasses(this.student, 'student'), 'y');
+    return evaluateExamples(this.student, examples, labels, batchSize, c.studentLossFn);
+  }
+
+  /** The student's logits for `x`. */
+  predict(x: tf.Tensor, batchSize = 256): tf.Tensor {
+    return this.student.predict(x, {batchSize}) as tf.Tensor;
+  }
+
+  /** Frees the optimizer the Distiller created (not one passed to `compile`). */
+  dispose(): void {
+    this.disposeOwnOptimizer();
+    this.compiled = null;
+  }
+
+  private runTeacher(x: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => this.teacher.apply(x, {training: false}) as tf.Tensor);
+  }
+
+  /** Teacher logits of every example, `[count × classes]`, computed in inference batches. */
+  private teacherLogits(examples: HostExamples, batchSize: number): Float32Array {
+    const c = outputClasses(this.teacher, 'teacher');
+    const out = new Float32Array(examples.count * c);
+    for (let start = 0; start < examples.count; start += batchSize) {
+      const end = Math.min(start + batchSize, examples.count);
+      const values = tf.tidy(() => this.runTeacher(examples.gather(range(start, end))).dataSync());
+      out.set(values, start * c);
+    }
+    return out;
+  }
+
+  private requireCompiled(what: string): Compiled {
+    if (this.compiled == null) throw new UsageError(`call compile() before ${what}()`);
+    return this.compiled;
+  }
+
+  private disposeOwnOptimizer(): void {
+    if (this.compiled?.ownsOptimizer) this.compiled.optimizer.dispose();
+  }
+}
+
+function gatherRows(values: Float32Array, width: number, indices: Int32Array): tf.Tensor2D {
+  const out = new Float32Array(indices.length * width);
+  for (let i = 0; i < indices.length; i++) {
+    const s = indices[i] * width;
+    out.set(values.subarray(s, s + width), i * width);
+  }
+  return tf.tensor2d(out, [indices.length, width]);
+}

@@ -1,0 +1,18 @@
+export {Distiller, distillerLoss} from './distiller.js';
+export type {DistillerCompileOptions, DistillerFitOptions, DistillerLossTerms, DistillerModels} from './distiller.js';
+export {
+  KERAS_EPSILON,
+  distillationKL,
+  distillationLosses,
+  distillationMSE,
+  klDivergence,
+  sparseCategoricalCrossentropy,
+  studentLosses,
+} from './losses.js';
+export type {
+  DistillationLossFn,
+  DistillationLossName,
+  KlDivergenceOptions,
+  StudentLossFn,
+  StudentLossName,
+} from './losses.js';
