@@ -1,4 +1,4 @@
-import {mkdir, writeFile} from 'node:fs/promises';
+import {mkdir, rm, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
@@ -150,7 +150,7 @@ describe('IDX data directory', () => {
 
   test('a missing file is named with the directory', async () => {
     await writeMnistDir(dir, 10, 10, false);
-    await (await import('node:fs/promises')).rm(join(dir, 't10k-labels-idx1-ubyte'));
+    await rm(join(dir, 't10k-labels-idx1-ubyte'));
     await expect(loadDataset('fashion-mnist', {dataDir: dir})).rejects.toThrow(
         `fashion-mnist: t10k-labels-idx1-ubyte (raw or .gz) not found in ${dir}; pass download: true`);
   });
@@ -218,7 +218,7 @@ describe('CIFAR-10 data directory', () => {
 
   test('a missing batch is named with the directory', async () => {
     await writeCifarDir(dir);
-    await (await import('node:fs/promises')).rm(join(dir, 'test_batch.bin'));
+    await rm(join(dir, 'test_batch.bin'));
     await expect(loadDataset('cifar10', {dataDir: dir})).rejects.toThrow(`cifar10: test_batch.bin not found in ${dir}`);
   });
 });
