@@ -1,15 +1,39 @@
-import {Command} from 'commander';
+// The `hafif` command line. Each subcommand lives in its own file and registers itself here.
+import {Command, CommanderError} from 'commander';
+
+import {UsageError} from '../util/registry.js';
+
+/** Exit code for bad usage or bad input files. */
+export const EXIT_USAGE = 2;
 
 export function buildProgram(): Command {
   const program = new Command('hafif')
-    .description('Lighter, faster neural networks on TensorFlow.js: distillation, pruning, quantization.')
-    .version('0.1.0');
+    .description('Lighter, faster neural networks on TensorFlow.js: knowledge distillation, pruning, quantization.')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
   return program;
 }
 
-/** Runs the CLI; returns the exit code. */
+/** Runs the CLI and returns the exit code: 0 ok, 2 bad usage or input, 1 our bug. */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
-  await program.parseAsync(argv);
-  return 0;
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version exit through here with code 0; commander already printed the message.
+      return e.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    if (e instanceof UsageError) {
+      process.stderr.write(`hafif: ${e.message}\n`);
+      return EXIT_USAGE;
+    }
+    if ((e as Error)?.name === 'AbortError') {
+      process.stderr.write('hafif: aborted\n');
+      return 130;
+    }
+    throw e;
+  }
 }
