@@ -41,18 +41,20 @@ export function checkLabels(labels: Uint8Array, numClasses: number, name: string
   }
 }
 
+/** b / 255 as float32, the value of byte b (the same as numpy's `uint8 / 255.0` cast to float32). */
+const BYTE_TO_UNIT = Float32Array.from({length: 256}, (_, b) => b / 255);
+
 /** The examples `indices` of `split` as float32 in [0, 1]. */
 export function materialize(split: ByteSplit, indices: ArrayLike<number>): Split {
   const size = split.count === 0 ? 0 : split.images.length / split.count;
   const count = indices.length;
   const images = new Float32Array(count * size);
   const labels = new Int32Array(count);
-  const scale = 1 / 255;
   for (let k = 0; k < count; k++) {
     const i = indices[k];
     const src = i * size;
     const dst = k * size;
-    for (let j = 0; j < size; j++) images[dst + j] = split.images[src + j] * scale;
+    for (let j = 0; j < size; j++) images[dst + j] = BYTE_TO_UNIT[split.images[src + j]];
     labels[k] = split.labels[i];
   }
   return {images, labels, count};
