@@ -22,16 +22,22 @@ export function kerasCnn(f1: number, f2: number, options: KerasCnnOptions = {}):
   let s = seed;
   const init = () => (s === undefined ? 'glorotUniform' : tfl.initializers.glorotUniform({seed: s++}));
   return tfl.sequential({
-      name,
-      layers: [
-        tfl.layers.conv2d({inputShape: [...inputShape], filters: f1, kernelSize: 3, strides: 2, padding: 'same',
-          kernelInitializer: init()}),
-        tfl.layers.leakyReLU({alpha: 0.2}),
-        tfl.layers.maxPooling2d({poolSize: 2, strides: 1, padding: 'same'}),
-        tfl.layers.conv2d({filters: f2, kernelSize: 3, strides: 2, padding: 'same', kernelInitializer: init()}),
-        tfl.layers.flatten(),
-        tfl.layers.dense({units: numClasses, kernelInitializer: init()}),
-      ],
+    name,
+    layers: [
+      tfl.layers.conv2d({
+        inputShape: [...inputShape],
+        filters: f1,
+        kernelSize: 3,
+        strides: 2,
+        padding: 'same',
+        kernelInitializer: init(),
+      }),
+      tfl.layers.leakyReLU({alpha: 0.2}),
+      tfl.layers.maxPooling2d({poolSize: 2, strides: 1, padding: 'same'}),
+      tfl.layers.conv2d({filters: f2, kernelSize: 3, strides: 2, padding: 'same', kernelInitializer: init()}),
+      tfl.layers.flatten(),
+      tfl.layers.dense({units: numClasses, kernelInitializer: init()}),
+    ],
   });
 }
 
