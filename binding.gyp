@@ -9,11 +9,13 @@
         "native/addon.cc",
         "native/parallel.cc",
         "native/gemm.cc",
+        "native/depthwise.cc",
         "native/conv.cc",
         "native/pool.cc",
         "native/elementwise.cc",
         "native/reduce.cc",
         "native/bind_gemm.cc",
+        "native/bind_depthwise.cc",
         "native/bind_conv.cc",
         "native/bind_pool.cc",
         "native/bind_elementwise.cc",
@@ -26,7 +28,7 @@
       "cflags_cc": ["-O3", "-std=c++17", "-fexceptions", "-ffp-contract=fast", "-funroll-loops"],
       "conditions": [
         ["target_arch=='x64'", {"cflags_cc": ["-march=native"]}],
-        ["hafif_blas=='1'", {"defines": ["HAFIF_HAVE_CBLAS"], "libraries": ["-lopenblas"]}],
+        ["hafif_blas==1", {"defines": ["HAFIF_HAVE_CBLAS"], "libraries": ["-lopenblas"]}],
         ["OS=='mac'", {
           "defines": ["HAFIF_HAVE_CBLAS", "ACCELERATE_NEW_LAPACK"],
           "libraries": ["-framework Accelerate"],

@@ -5,6 +5,7 @@
 
 namespace hafif {
 void InitGemm(Napi::Env env, Napi::Object exports);
+void InitDepthwise(Napi::Env env, Napi::Object exports);
 void InitConv(Napi::Env env, Napi::Object exports);
 void InitPool(Napi::Env env, Napi::Object exports);
 void InitElementwise(Napi::Env env, Napi::Object exports);
@@ -21,6 +22,7 @@ Napi::Value NumThreads(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("numThreads", Napi::Function::New(env, NumThreads, "numThreads"));
   hafif::InitGemm(env, exports);
+  hafif::InitDepthwise(env, exports);
   hafif::InitConv(env, exports);
   hafif::InitPool(env, exports);
   hafif::InitElementwise(env, exports);

@@ -16,6 +16,9 @@ GemmImpl gemm_impl();
 // hafif's own GEMM, whatever gemm_set_impl says (for benchmarks and tests).
 void sgemm_own(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+// The same on the calling thread only (for callers that parallelise over a batch themselves).
+void sgemm_own_serial(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                      int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
 
 }  // namespace hafif
 
@@ -37,6 +40,21 @@ void conv2d_backprop_input(const ConvGeom& g, const float* dy, const float* w, f
 // dw = gradient wrt the filter, given x and dy. Overwrites dw.
 void conv2d_backprop_filter(const ConvGeom& g, const float* x, const float* dy, float* dw);
 // ---- conv.cc (depthwise) ----
+// depthwise.cc: NHWC depthwise conv. x [batch, inH, inW, inC], filter [filterH, filterW, inC, chMul],
+// y [batch, outH, outW, inC * chMul]; input row of output row oh, tap kh: oh*strideH - padTop + kh*dilationH.
+struct DepthwiseGeom {
+  int64_t batch, inH, inW, inC, outH, outW, chMul, filterH, filterW, strideH, strideW, dilationH, dilationW, padTop,
+      padLeft;
+};
+void depthwise_conv2d(const DepthwiseGeom& g, const float* x, const float* w, float* y);
+// dx = gradient of depthwise_conv2d wrt x, given dy. Overwrites dx.
+void depthwise_conv2d_backprop_input(const DepthwiseGeom& g, const float* dy, const float* w, float* dx);
+// dw = gradient wrt the filter, given x and dy. Overwrites dw.
+void depthwise_conv2d_backprop_filter(const DepthwiseGeom& g, const float* x, const float* dy, float* dw);
+// gemm.cc, for _FusedMatMul: y[r, j] = act(y[r, j] + bias[j % biasLen]) over `rows` rows of n values;
+// bias may be null. alpha is the leaky relu slope.
+void bias_activation(float* y, int64_t rows, int64_t n, const float* bias, int64_t biasLen, ConvActivation act,
+                     float alpha);
 // ---- pool.cc ----
 // ---- elementwise.cc ----
 // Binary ops over float32 with NumPy broadcasting. Values match tfjs-backend-cpu (JS Math semantics:

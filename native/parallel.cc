@@ -20,7 +20,9 @@ class Pool {
   void resize(int n) {
     stop();
     done_ = false;
-    for (int i = 1; i < n; ++i) workers_.emplace_back([this, i] { loop(i); });
+    // New workers must not mistake the last finished generation for new work.
+    const uint64_t gen = generation_;
+    for (int i = 1; i < n; ++i) workers_.emplace_back([this, i, gen] { loop(i, gen); });
   }
 
   void run(int parts, const std::function<void(int)>& task) {
@@ -39,8 +41,7 @@ class Pool {
   }
 
  private:
-  void loop(int id) {
-    uint64_t seen = 0;
+  void loop(int id, uint64_t seen) {
     for (;;) {
       const std::function<void(int)>* task;
       {

@@ -12,6 +12,21 @@ export interface NativeAddon {
   gemmImpl(impl?: 'own' | 'blas'): 'own' | 'blas';
   /** dims = [batchA, batchB, M, N, K]; a batch of 1 broadcasts. */
   batchMatMul(a: Float32Array, b: Float32Array, out: Float32Array, dims: number[], transA: boolean, transB: boolean): void;
+  /** batchMatMul, then out = act(out + bias); bias has 1 or N elements (broadcast along N). */
+  fusedMatMul(a: Float32Array, b: Float32Array, bias: Float32Array | null, out: Float32Array, dims: number[],
+    transA: boolean, transB: boolean, activation: 'linear' | 'relu' | 'relu6' | 'elu' | 'sigmoid' | 'leakyrelu',
+    leakyreluAlpha: number): void;
+  /**
+   * Benchmark hook: mean seconds per call of hafif's own GEMM ('own') or the linked BLAS ('blas') on a
+   * row-major [M,K] x [K,N] product (operands stored transposed when trans*), after one warm-up call.
+   * Throws for 'blas' when `hasBlas` is false. GFLOP/s = 2*M*N*K / seconds / 1e9.
+   */
+  sgemmBench(impl: 'own' | 'blas', M: number, N: number, K: number, transA: boolean, transB: boolean, reps: number): number;
+  // depthwise (NHWC) geom = [batch, inH, inW, inC, outH, outW, channelMultiplier, filterH, filterW,
+  // strideH, strideW, dilationH, dilationW, padTop, padLeft]; filter is [filterH, filterW, inC, channelMultiplier].
+  depthwiseConv2d(x: Float32Array, filter: Float32Array, out: Float32Array, geom: number[]): void;
+  depthwiseConv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, geom: number[]): void;
+  depthwiseConv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, geom: number[]): void;
   // Kernel families add their functions below, one block each.
   // -- conv --
   /**

@@ -2,6 +2,10 @@
 import type {KernelConfig} from '@tensorflow/tfjs-core';
 
 import {batchMatMulConfig} from './kernels/BatchMatMul.js';
+import {fusedMatMulConfig} from './kernels/_FusedMatMul.js';
+import {depthwiseConv2dNativeConfig} from './kernels/DepthwiseConv2dNative.js';
+import {depthwiseConv2dNativeBackpropFilterConfig} from './kernels/DepthwiseConv2dNativeBackpropFilter.js';
+import {depthwiseConv2dNativeBackpropInputConfig} from './kernels/DepthwiseConv2dNativeBackpropInput.js';
 import {conv2DConfig} from './kernels/Conv2D.js';
 import {conv2DBackpropFilterConfig} from './kernels/Conv2DBackpropFilter.js';
 import {conv2DBackpropInputConfig} from './kernels/Conv2DBackpropInput.js';
@@ -48,6 +52,10 @@ import {fusedBatchNormConfig} from './kernels/FusedBatchNorm.js';
 export const nativeKernelConfigs: KernelConfig[] = [
   // -- gemm --
   batchMatMulConfig,
+  fusedMatMulConfig,
+  depthwiseConv2dNativeConfig,
+  depthwiseConv2dNativeBackpropInputConfig,
+  depthwiseConv2dNativeBackpropFilterConfig,
   // -- conv --
   conv2DConfig,
   conv2DBackpropInputConfig,

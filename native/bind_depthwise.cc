@@ -1,0 +1,72 @@
+// N-API bindings for the depthwise conv kernels (depthwise.cc): validate, then call.
+#include <string>
+
+#include "kernels.h"
+#include "napi_util.h"
+
+namespace hafif {
+namespace {
+
+// geom = [batch, inH, inW, inC, outH, outW, chMul, filterH, filterW, strideH, strideW, dilationH,
+// dilationW, padTop, padLeft]
+DepthwiseGeom geom_arg(const Napi::CallbackInfo& info, size_t i, const char* k) {
+  auto v = ints_arg(info, i, k, "geom");
+  if (v.size() != 15) throw kernel_error(info.Env(), k, "geom must have 15 integers, got " + shape_str(v));
+  DepthwiseGeom g{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14]};
+  const bool ok = g.batch >= 0 && g.inH >= 0 && g.inW >= 0 && g.inC >= 0 && g.outH >= 0 && g.outW >= 0 &&
+                  g.chMul >= 1 && g.filterH >= 1 && g.filterW >= 1 && g.strideH >= 1 && g.strideW >= 1 &&
+                  g.dilationH >= 1 && g.dilationW >= 1;
+  if (!ok) throw kernel_error(info.Env(), k, "bad geom " + shape_str(v));
+  return g;
+}
+
+size_t x_size(const DepthwiseGeom& g) { return g.batch * g.inH * g.inW * g.inC; }
+size_t y_size(const DepthwiseGeom& g) { return g.batch * g.outH * g.outW * g.inC * g.chMul; }
+size_t w_size(const DepthwiseGeom& g) { return g.filterH * g.filterW * g.inC * g.chMul; }
+
+// depthwiseConv2d(x, filter, out, geom)
+Napi::Value Forward(const Napi::CallbackInfo& info) {
+  const char* k = "DepthwiseConv2dNative";
+  F32 x = f32_arg(info, 0, k, "x"), w = f32_arg(info, 1, k, "filter"), y = f32_arg(info, 2, k, "out");
+  const DepthwiseGeom g = geom_arg(info, 3, k);
+  expect_length(info.Env(), k, "x", x.length, x_size(g));
+  expect_length(info.Env(), k, "filter", w.length, w_size(g));
+  expect_length(info.Env(), k, "out", y.length, y_size(g));
+  depthwise_conv2d(g, x.data, w.data, y.data);
+  return info.Env().Undefined();
+}
+
+// depthwiseConv2dBackpropInput(dy, filter, dx, geom)
+Napi::Value BackpropInput(const Napi::CallbackInfo& info) {
+  const char* k = "DepthwiseConv2dNativeBackpropInput";
+  F32 dy = f32_arg(info, 0, k, "dy"), w = f32_arg(info, 1, k, "filter"), dx = f32_arg(info, 2, k, "dx");
+  const DepthwiseGeom g = geom_arg(info, 3, k);
+  expect_length(info.Env(), k, "dy", dy.length, y_size(g));
+  expect_length(info.Env(), k, "filter", w.length, w_size(g));
+  expect_length(info.Env(), k, "dx", dx.length, x_size(g));
+  depthwise_conv2d_backprop_input(g, dy.data, w.data, dx.data);
+  return info.Env().Undefined();
+}
+
+// depthwiseConv2dBackpropFilter(x, dy, dw, geom)
+Napi::Value BackpropFilter(const Napi::CallbackInfo& info) {
+  const char* k = "DepthwiseConv2dNativeBackpropFilter";
+  F32 x = f32_arg(info, 0, k, "x"), dy = f32_arg(info, 1, k, "dy"), dw = f32_arg(info, 2, k, "dw");
+  const DepthwiseGeom g = geom_arg(info, 3, k);
+  expect_length(info.Env(), k, "x", x.length, x_size(g));
+  expect_length(info.Env(), k, "dy", dy.length, y_size(g));
+  expect_length(info.Env(), k, "dw", dw.length, w_size(g));
+  depthwise_conv2d_backprop_filter(g, x.data, dy.data, dw.data);
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void InitDepthwise(Napi::Env env, Napi::Object exports) {
+  exports.Set("depthwiseConv2d", Napi::Function::New(env, Forward, "depthwiseConv2d"));
+  exports.Set("depthwiseConv2dBackpropInput", Napi::Function::New(env, BackpropInput, "depthwiseConv2dBackpropInput"));
+  exports.Set("depthwiseConv2dBackpropFilter",
+              Napi::Function::New(env, BackpropFilter, "depthwiseConv2dBackpropFilter"));
+}
+
+}  // namespace hafif
