@@ -4,6 +4,7 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 
 import '../backend/index.js';
 import {createModel, models} from './registry.js';
+import type {ModelFactoryOptions} from './registry.js';
 import {formatBytes, formatCount, modelSize} from './size.js';
 
 /** True when both models' weights are bit-identical (a byte compare: toEqual is slow on 1M floats). */
@@ -54,7 +55,7 @@ describe('model registry', () => {
   }
 
   it('parameter counts match the Keras example and the PyTorch reference', () => {
-    const shape = {inputShape: [28, 28, 1], numClasses: 10} as const;
+    const shape: ModelFactoryOptions = {inputShape: [28, 28, 1], numClasses: 10};
     const count = (name: string, opts = shape) => {
       const m = createModel(name, opts);
       const s = modelSize(m);
