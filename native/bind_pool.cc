@@ -1,12 +1,86 @@
 // N-API bindings for the pool kernels: validate, then call the pure kernels.
+// Every function takes geom = [batch, inH, inW, channels, outH, outW, filterH, filterW, strideH,
+// strideW, padTop, padLeft] (from tfjs computePool2DInfo) after its arrays.
+#include <string>
+
 #include "kernels.h"
 #include "napi_util.h"
 
 namespace hafif {
+namespace {
+
+Pool2DGeom geom_arg(const Napi::CallbackInfo& info, size_t i, const char* k) {
+  auto v = ints_arg(info, i, k, "geom");
+  if (v.size() != 12) throw kernel_error(info.Env(), k, "geom must have 12 entries, got " + shape_str(v));
+  Pool2DGeom g{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11]};
+  const bool ok = g.batch >= 0 && g.inH >= 0 && g.inW >= 0 && g.channels >= 0 && g.outH >= 0 && g.outW >= 0 &&
+                  g.filterH >= 1 && g.filterW >= 1 && g.filterH * g.filterW < (int64_t{1} << 30) && g.strideH >= 1 &&
+                  g.strideW >= 1;
+  if (!ok) throw kernel_error(info.Env(), k, "bad geom " + shape_str(v));
+  return g;
+}
+
+std::string in_shape(const Pool2DGeom& g) { return shape_str({g.batch, g.inH, g.inW, g.channels}); }
+std::string out_shape(const Pool2DGeom& g) { return shape_str({g.batch, g.outH, g.outW, g.channels}); }
+
+void expect_in(Napi::Env env, const char* k, const char* name, const F32& a, const Pool2DGeom& g) {
+  if (a.length != static_cast<size_t>(g.batch * g.inH * g.inW * g.channels)) {
+    throw kernel_error(env, k, std::string(name) + " has " + std::to_string(a.length) + " elements, expected input shape " +
+                                   in_shape(g));
+  }
+}
+
+void expect_out(Napi::Env env, const char* k, const char* name, const F32& a, const Pool2DGeom& g) {
+  if (a.length != static_cast<size_t>(g.batch * g.outH * g.outW * g.channels)) {
+    throw kernel_error(env, k, std::string(name) + " has " + std::to_string(a.length) +
+                                   " elements, expected output shape " + out_shape(g));
+  }
+}
+
+// maxPool(x, y, geom) / avgPool(x, y, geom)
+template <void (*Kernel)(const Pool2DGeom&, const float*, float*)>
+Napi::Value Forward(const Napi::CallbackInfo& info, const char* k) {
+  F32 x = f32_arg(info, 0, k, "x"), y = f32_arg(info, 1, k, "y");
+  Pool2DGeom g = geom_arg(info, 2, k);
+  expect_in(info.Env(), k, "x", x, g);
+  expect_out(info.Env(), k, "y", y, g);
+  Kernel(g, x.data, y.data);
+  return info.Env().Undefined();
+}
+
+Napi::Value MaxPool(const Napi::CallbackInfo& info) { return Forward<max_pool>(info, "MaxPool"); }
+Napi::Value AvgPool(const Napi::CallbackInfo& info) { return Forward<avg_pool>(info, "AvgPool"); }
+
+// maxPoolGrad(x, dy, dx, geom)
+Napi::Value MaxPoolGrad(const Napi::CallbackInfo& info) {
+  const char* k = "MaxPoolGrad";
+  F32 x = f32_arg(info, 0, k, "x"), dy = f32_arg(info, 1, k, "dy"), dx = f32_arg(info, 2, k, "dx");
+  Pool2DGeom g = geom_arg(info, 3, k);
+  expect_in(info.Env(), k, "x", x, g);
+  expect_out(info.Env(), k, "dy", dy, g);
+  expect_in(info.Env(), k, "dx", dx, g);
+  max_pool_grad(g, x.data, dy.data, dx.data);
+  return info.Env().Undefined();
+}
+
+// avgPoolGrad(dy, dx, geom)
+Napi::Value AvgPoolGrad(const Napi::CallbackInfo& info) {
+  const char* k = "AvgPoolGrad";
+  F32 dy = f32_arg(info, 0, k, "dy"), dx = f32_arg(info, 1, k, "dx");
+  Pool2DGeom g = geom_arg(info, 2, k);
+  expect_out(info.Env(), k, "dy", dy, g);
+  expect_in(info.Env(), k, "dx", dx, g);
+  avg_pool_grad(g, dy.data, dx.data);
+  return info.Env().Undefined();
+}
+
+}  // namespace
 
 void InitPool(Napi::Env env, Napi::Object exports) {
-  (void)env;
-  (void)exports;
+  exports.Set("maxPool", Napi::Function::New(env, MaxPool, "maxPool"));
+  exports.Set("avgPool", Napi::Function::New(env, AvgPool, "avgPool"));
+  exports.Set("maxPoolGrad", Napi::Function::New(env, MaxPoolGrad, "maxPoolGrad"));
+  exports.Set("avgPoolGrad", Napi::Function::New(env, AvgPoolGrad, "avgPoolGrad"));
 }
 
 }  // namespace hafif

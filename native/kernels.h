@@ -56,6 +56,18 @@ void depthwise_conv2d_backprop_filter(const DepthwiseGeom& g, const float* x, co
 void bias_activation(float* y, int64_t rows, int64_t n, const float* bias, int64_t biasLen, ConvActivation act,
                      float alpha);
 // ---- pool.cc ----
+// NHWC 2-D pooling. Geometry comes from tfjs computePool2DInfo (dilation is always 1 for these ops).
+struct Pool2DGeom {
+  int64_t batch, inH, inW, channels, outH, outW, filterH, filterW, strideH, strideW, padTop, padLeft;
+};
+// y[b, oh, ow, c] = max over the window (NaN ignored, -inf for an empty window), as tfjs cpu does.
+void max_pool(const Pool2DGeom& g, const float* x, float* y);
+// y = mean over the in-bounds part of the window (NaN for an empty window, as tfjs cpu).
+void avg_pool(const Pool2DGeom& g, const float* x, float* y);
+// dx[p] = sum of dy over windows whose first strict maximum is at p (tfjs cpu order, float64 sums).
+void max_pool_grad(const Pool2DGeom& g, const float* x, const float* dy, float* dx);
+// dx[p] = sum of dy over windows covering p, times 1 / (filterH * filterW) (tfjs cpu semantics).
+void avg_pool_grad(const Pool2DGeom& g, const float* dy, float* dx);
 // ---- elementwise.cc ----
 // Binary ops over float32 with NumPy broadcasting. Values match tfjs-backend-cpu (JS Math semantics:
 // max/min propagate NaN, pow(1, NaN) is NaN). Comparisons write 0/1 bytes (tfjs bool).

@@ -1,5 +1,190 @@
-// pool kernels: pure functions over raw pointers, declared in kernels.h.
+// NHWC 2-D max and average pooling, forward and backward, matching tfjs-backend-cpu bit for bit
+// where it matters: the same first-strict-maximum tie rule, and the gradients summed in float64
+// in the cpu kernel's order. Channels are innermost, so every inner loop runs over contiguous
+// channels and vectorizes; rows of the output (or of dx) are split across threads.
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <vector>
+
 #include "kernels.h"
 #include "parallel.h"
 
-namespace hafif {}  // namespace hafif
+namespace hafif {
+namespace {
+
+// The in-bounds part [lo, hi) of the window of output index o along one axis; corner is where
+// the (possibly padded) window starts.
+struct Span {
+  int64_t corner, lo, hi;
+};
+
+inline Span window(int64_t o, int64_t stride, int64_t pad, int64_t filter, int64_t in) {
+  const int64_t corner = o * stride - pad;
+  return Span{corner, std::max<int64_t>(0, corner), std::min<int64_t>(in, corner + filter)};
+}
+
+// Items per thread chunk so that a chunk holds at least ~32k inner iterations.
+inline int64_t grain_for(int64_t work_per_item) {
+  return std::max<int64_t>(1, 32768 / std::max<int64_t>(1, work_per_item));
+}
+
+// The inner loops of the backward gathers, kept as plain functions over restrict pointers so they
+// vectorize (inside lambdas GCC loses the no-alias facts and falls back to scalar code).
+void add_where(double* __restrict acc, const int32_t* __restrict pos, const float* __restrict dy, int32_t want,
+               int64_t n) {
+#pragma GCC ivdep
+  for (int64_t c = 0; c < n; ++c) {
+    // A bit mask instead of a ternary: GCC 12 will not if-convert the mixed int32/double select.
+    // A masked-out value becomes +0, which leaves the sum unchanged like the cpu kernel's skip.
+    uint32_t bits;
+    std::memcpy(&bits, &dy[c], sizeof bits);
+    bits &= 0u - static_cast<uint32_t>(pos[c] == want);
+    float v;
+    std::memcpy(&v, &bits, sizeof v);
+    acc[c] += static_cast<double>(v);
+  }
+}
+
+void add_all(double* __restrict acc, const float* __restrict dy, int64_t n) {
+#pragma GCC ivdep
+  for (int64_t c = 0; c < n; ++c) acc[c] += static_cast<double>(dy[c]);
+}
+
+void store(float* __restrict out, const double* __restrict acc, double scale, int64_t n) {
+  for (int64_t c = 0; c < n; ++c) out[c] = static_cast<float>(acc[c] * scale);
+}
+
+// Backward gather shared by both gradients: for every dx position, visits the windows that cover
+// it in the cpu kernel's order (wR, wC ascending) and calls add(acc, dyRow, windowPos) where
+// windowPos is the position of dx inside that window (row-major over filterH x filterW).
+template <typename Add, typename Finish>
+void gather_grad(const Pool2DGeom& g, Add add, Finish finish) {
+  const int64_t C = g.channels;
+  const int64_t padTop = g.filterH - 1 - g.padTop, padLeft = g.filterW - 1 - g.padLeft;
+  const int64_t K = g.filterH * g.filterW;
+  parallel_for(g.batch * g.inH, grain_for(g.inW * K * C), [&](int64_t begin, int64_t end) {
+    std::vector<double> acc(C);
+    for (int64_t row = begin; row < end; ++row) {
+      const int64_t b = row / g.inH, xr = row % g.inH;
+      for (int64_t xc = 0; xc < g.inW; ++xc) {
+        std::fill(acc.begin(), acc.end(), 0.0);
+        for (int64_t wr = 0; wr < g.filterH; ++wr) {
+          const int64_t nr = xr - padTop + wr;
+          if (nr < 0 || nr % g.strideH != 0 || nr / g.strideH >= g.outH) continue;
+          const int64_t dyr = nr / g.strideH;
+          for (int64_t wc = 0; wc < g.filterW; ++wc) {
+            const int64_t nc = xc - padLeft + wc;
+            if (nc < 0 || nc % g.strideW != 0 || nc / g.strideW >= g.outW) continue;
+            const int64_t dyc = nc / g.strideW;
+            add(acc.data(), ((b * g.outH + dyr) * g.outW + dyc) * C, K - 1 - (wr * g.filterW + wc));
+          }
+        }
+        finish(acc.data(), ((b * g.inH + xr) * g.inW + xc) * C);
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void max_pool(const Pool2DGeom& g, const float* x, float* y) {
+  const int64_t C = g.channels;
+  parallel_for(g.batch * g.outH, grain_for(g.outW * g.filterH * g.filterW * C), [&](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row) {
+      const int64_t b = row / g.outH, oh = row % g.outH;
+      const Span rs = window(oh, g.strideH, g.padTop, g.filterH, g.inH);
+      for (int64_t ow = 0; ow < g.outW; ++ow) {
+        const Span cs = window(ow, g.strideW, g.padLeft, g.filterW, g.inW);
+        float* __restrict o = y + ((b * g.outH + oh) * g.outW + ow) * C;
+        std::fill(o, o + C, -std::numeric_limits<float>::infinity());
+        for (int64_t r = rs.lo; r < rs.hi; ++r) {
+          for (int64_t q = cs.lo; q < cs.hi; ++q) {
+            const float* __restrict p = x + ((b * g.inH + r) * g.inW + q) * C;
+            // NaN never compares greater, so it is skipped exactly as in the cpu kernel.
+            for (int64_t c = 0; c < C; ++c) o[c] = p[c] > o[c] ? p[c] : o[c];
+          }
+        }
+      }
+    }
+  });
+}
+
+void avg_pool(const Pool2DGeom& g, const float* x, float* y) {
+  const int64_t C = g.channels;
+  parallel_for(g.batch * g.outH, grain_for(g.outW * g.filterH * g.filterW * C), [&](int64_t begin, int64_t end) {
+    std::vector<double> acc(C);
+    for (int64_t row = begin; row < end; ++row) {
+      const int64_t b = row / g.outH, oh = row % g.outH;
+      const Span rs = window(oh, g.strideH, g.padTop, g.filterH, g.inH);
+      for (int64_t ow = 0; ow < g.outW; ++ow) {
+        const Span cs = window(ow, g.strideW, g.padLeft, g.filterW, g.inW);
+        std::fill(acc.begin(), acc.end(), 0.0);
+        for (int64_t r = rs.lo; r < rs.hi; ++r) {
+          for (int64_t q = cs.lo; q < cs.hi; ++q) {
+            const float* __restrict p = x + ((b * g.inH + r) * g.inW + q) * C;
+            for (int64_t c = 0; c < C; ++c) acc[c] += p[c];
+          }
+        }
+        // An empty window gives 0 / 0 = NaN, as in the cpu kernel.
+        const double count = static_cast<double>(std::max<int64_t>(0, rs.hi - rs.lo) * std::max<int64_t>(0, cs.hi - cs.lo));
+        float* o = y + ((b * g.outH + oh) * g.outW + ow) * C;
+        for (int64_t c = 0; c < C; ++c) o[c] = static_cast<float>(acc[c] / count);
+      }
+    }
+  });
+}
+
+void max_pool_grad(const Pool2DGeom& g, const float* x, const float* dy, float* dx) {
+  const int64_t C = g.channels;
+  // Pass 1: the window position of the first strict maximum of every output, -1 when there is
+  // none (an empty window, or only NaN / -inf).
+  // The buffer is reused across calls (one per calling thread): a fresh 25 MB one per training step
+  // costs more in page faults than the pass itself. Workers reach it only through `pos` (they have
+  // their own thread_local). Every entry is written before it is read.
+  thread_local std::vector<int32_t> pos_buffer;
+  pos_buffer.resize(static_cast<size_t>(g.batch * g.outH * g.outW * C));
+  int32_t* const pos = pos_buffer.data();
+  parallel_for(g.batch * g.outH, grain_for(g.outW * g.filterH * g.filterW * C), [&](int64_t begin, int64_t end) {
+    std::vector<float> m(C);
+    for (int64_t row = begin; row < end; ++row) {
+      const int64_t b = row / g.outH, oh = row % g.outH;
+      const Span rs = window(oh, g.strideH, g.padTop, g.filterH, g.inH);
+      for (int64_t ow = 0; ow < g.outW; ++ow) {
+        const Span cs = window(ow, g.strideW, g.padLeft, g.filterW, g.inW);
+        int32_t* __restrict pp = pos + ((b * g.outH + oh) * g.outW + ow) * C;
+        float* __restrict mm = m.data();
+        std::fill(mm, mm + C, -std::numeric_limits<float>::infinity());
+        std::fill(pp, pp + C, -1);
+        for (int64_t r = rs.lo; r < rs.hi; ++r) {
+          for (int64_t q = cs.lo; q < cs.hi; ++q) {
+            const float* __restrict p = x + ((b * g.inH + r) * g.inW + q) * C;
+            const int32_t k = static_cast<int32_t>((r - rs.corner) * g.filterW + (q - cs.corner));
+            for (int64_t c = 0; c < C; ++c) {
+              const bool gt = p[c] > mm[c];
+              mm[c] = gt ? p[c] : mm[c];
+              pp[c] = gt ? k : pp[c];
+            }
+          }
+        }
+      }
+    }
+  });
+  // Pass 2: every dx gathers dy from the windows whose maximum it is.
+  gather_grad(
+      g,
+      [&](double* acc, int64_t off, int64_t wpos) { add_where(acc, pos + off, dy + off, static_cast<int32_t>(wpos), C); },
+      [&](const double* acc, int64_t off) { store(dx + off, acc, 1.0, C); });
+}
+
+void avg_pool_grad(const Pool2DGeom& g, const float* dy, float* dx) {
+  const int64_t C = g.channels;
+  // tfjs divides by the full window size here, even where the forward pass counted fewer pixels.
+  const double mult = 1.0 / static_cast<double>(g.filterH * g.filterW);
+  gather_grad(
+      g,
+      [&](double* acc, int64_t off, int64_t) { add_all(acc, dy + off, C); },
+      [&](const double* acc, int64_t off) { store(dx + off, acc, mult, C); });
+}
+
+}  // namespace hafif

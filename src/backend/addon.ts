@@ -40,6 +40,11 @@ export interface NativeAddon {
   /** dw = gradient of conv2d wrt the filter; same geom as the forward conv. */
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, geom: number[]): void;
   // -- pool --
+  /** geom = [batch, inH, inW, channels, outH, outW, filterH, filterW, strideH, strideW, padTop, padLeft]. */
+  maxPool(x: Float32Array, y: Float32Array, geom: number[]): void;
+  avgPool(x: Float32Array, y: Float32Array, geom: number[]): void;
+  maxPoolGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, geom: number[]): void;
+  avgPoolGrad(dy: Float32Array, dx: Float32Array, geom: number[]): void;
   // -- elementwise --
   /** Op codes of `binary` and `unary`, keyed by tfjs registry name. */
   readonly binaryOps: Readonly<Record<string, number>>;

@@ -2,6 +2,10 @@
 import type {KernelConfig} from '@tensorflow/tfjs-core';
 
 import {batchMatMulConfig} from './kernels/BatchMatMul.js';
+import {avgPoolConfig} from './kernels/AvgPool.js';
+import {avgPoolGradConfig} from './kernels/AvgPoolGrad.js';
+import {maxPoolConfig} from './kernels/MaxPool.js';
+import {maxPoolGradConfig} from './kernels/MaxPoolGrad.js';
 import {fusedMatMulConfig} from './kernels/_FusedMatMul.js';
 import {depthwiseConv2dNativeConfig} from './kernels/DepthwiseConv2dNative.js';
 import {depthwiseConv2dNativeBackpropFilterConfig} from './kernels/DepthwiseConv2dNativeBackpropFilter.js';
@@ -62,6 +66,10 @@ export const nativeKernelConfigs: KernelConfig[] = [
   conv2DBackpropFilterConfig,
   fusedConv2DConfig,
   // -- pool --
+  maxPoolConfig,
+  maxPoolGradConfig,
+  avgPoolConfig,
+  avgPoolGradConfig,
   // -- elementwise --
   addConfig,
   subConfig,
