@@ -2,6 +2,7 @@
 import {Command, CommanderError} from 'commander';
 
 import {UsageError} from '../util/registry.js';
+import {demoCommand} from './demo.js';
 
 /** Exit code for bad usage or bad input files. */
 export const EXIT_USAGE = 2;
@@ -12,6 +13,9 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
+  for (const cmd of [demoCommand()]) {
+    program.addCommand(cmd.exitOverride().showHelpAfterError('(run with --help for usage)'));
+  }
   return program;
 }
 

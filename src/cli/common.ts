@@ -1,0 +1,107 @@
+// Flags and steps shared by the subcommands.
+import {Command, Option} from 'commander';
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+
+import {useBackend, type BackendName} from '../backend/index.js';
+import {datasetNames, loadDataset, type Dataset} from '../data/index.js';
+import {modelSize} from '../models/index.js';
+import {evaluate, measureInference, type History} from '../train/index.js';
+import {oneOf, parseNonNegativeInt, parsePositiveInt, parseUnit} from './options.js';
+
+export interface DataFlags {
+  readonly dataset: string;
+  readonly dataDir?: string;
+  readonly limit?: number;
+  readonly validationSplit?: number;
+  readonly seed: number;
+  readonly backend: BackendName;
+  readonly batchSize: number;
+  readonly json?: boolean;
+}
+
+/** --dataset, --data-dir, --limit, --validation-split, --seed, --backend, --batch-size, --json. */
+export function addDataFlags(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--dataset <name>', 'dataset').choices(datasetNames()).default('mnist'))
+    .option('--data-dir <dir>', 'read the dataset files from DIR instead of the embedded set or the download cache')
+    .option('--limit <n>', 'use at most N training examples', parsePositiveInt)
+    .option('--validation-split <f>', 'hold out this fraction of the training set for validation (default: validate on the test set)', parseUnit)
+    .option('--seed <n>', 'seed of data splits, shuffling and weight initialization', parseNonNegativeInt, 0)
+    .addOption(new Option('--backend <name>', 'TensorFlow.js backend').argParser(oneOf(['native', 'cpu'] as const)).default('native'))
+    .option('--batch-size <n>', 'examples per training step', parsePositiveInt, 32)
+    .option('--json', 'print machine-readable JSON on stdout');
+}
+
+/** Activates the backend and loads the dataset named by the flags. */
+export async function prepare(flags: DataFlags, onProgress?: (msg: string) => void): Promise<{backend: BackendName; data: Dataset}> {
+  const backend = useBackend(flags.backend);
+  const data = await loadDataset(flags.dataset, {
+    dataDir: flags.dataDir,
+    limit: flags.limit,
+    validationSplit: flags.validationSplit,
+    seed: flags.seed,
+    onProgress,
+  });
+  return {backend, data};
+}
+
+/** One trained model's line in results.json. */
+export interface RunResult {
+  readonly name: string;
+  readonly model: string;
+  readonly params: number;
+  readonly bytes: number;
+  readonly testAccuracy: number;
+  readonly testLoss: number;
+  readonly trainSeconds: number;
+  readonly inferenceImagesPerSecond: number;
+  readonly history: readonly Record<string, number>[];
+}
+
+/** Test metrics, size and inference speed of a trained model. */
+export function summarize(name: string, modelName: string, model: tfl.LayersModel, data: Dataset, trainSeconds: number,
+  history: History): RunResult {
+  const {x, y} = tensorsOf(data.test, data);
+  try {
+    const {loss, accuracy} = evaluate(model, x, y);
+    const speed = measureInference(model, x, {batchSize: 256});
+    const size = modelSize(model);
+    return {
+      name,
+      model: modelName,
+      params: size.params,
+      bytes: size.bytes,
+      testAccuracy: accuracy,
+      testLoss: loss,
+      trainSeconds,
+      inferenceImagesPerSecond: speed.imagesPerSecond,
+      history: history.map((h) => ({
+        epoch: h.epoch,
+        loss: h.loss,
+        accuracy: h.accuracy,
+        valLoss: h.valLoss,
+        valAccuracy: h.valAccuracy,
+        ...(h.studentLoss != null ? {studentLoss: h.studentLoss, distillationLoss: h.distillationLoss} : {}),
+      })),
+    };
+  } finally {
+    tf.dispose([x, y]);
+  }
+}
+
+/** A split as tensors; the caller disposes them. */
+export function tensorsOf(split: Dataset['test'], data: Dataset): {x: tf.Tensor4D; y: tf.Tensor1D} {
+  const [h, w, c] = data.inputShape;
+  return {
+    x: tf.tensor4d(split.images, [split.count, h, w, c]),
+    y: tf.tensor1d(split.labels, 'int32'),
+  };
+}
+
+/** The teacher and student the registry suggests for a dataset. */
+export function defaultModels(dataset: string): {teacher: string; student: string} {
+  return dataset === 'cifar10'
+    ? {teacher: 'cifar-teacher', student: 'cifar-student'}
+    : {teacher: 'keras-teacher', student: 'keras-student'};
+}

@@ -1,0 +1,130 @@
+// `hafif demo`: the seed article's whole experiment on one dataset.
+import {Command, Option} from 'commander';
+import Table from 'cli-table3';
+import path from 'node:path';
+import type * as tfl from '@tensorflow/tfjs-layers';
+
+import {formatBytes, formatCount} from '../models/index.js';
+import {writeFileAtomic} from '../util/atomic.js';
+import {addDataFlags, defaultModels, prepare, type DataFlags, type RunResult} from './common.js';
+import {KERAS_SETTINGS, runExperiment, type ExperimentSettings} from './experiment.js';
+import {oneOf, parsePositive, parsePositiveInt, parseUnit} from './options.js';
+import {phaseProgress} from './progress.js';
+
+/**
+ * hafif's recommended settings (see the README's search table): the Keras example's recipe with
+ * the student trained longer.
+ */
+export const RECOMMENDED_SETTINGS = {...KERAS_SETTINGS} as const;
+
+interface DemoFlags extends DataFlags {
+  readonly teacher?: string;
+  readonly student?: string;
+  readonly epochsTeacher?: number;
+  readonly epochsStudent?: number;
+  readonly alpha?: number;
+  readonly temperature?: number;
+  readonly distillationLoss?: 'kl' | 'mse';
+  readonly learningRate?: number;
+  readonly kerasSettings?: boolean;
+  readonly out: string;
+}
+
+/** The shape of `results.json`. */
+export interface DemoResults {
+  readonly dataset: string;
+  readonly trainSize: number;
+  readonly testSize: number;
+  readonly backend: string;
+  readonly settings: ExperimentSettings;
+  readonly runs: RunResult[];
+}
+
+export function demoCommand(): Command {
+  const cmd = new Command('demo')
+    .description("run the seed article's experiment: train a teacher, distill it into a student, train the same student from scratch, compare")
+    .option('--teacher <model>', 'teacher model from the registry (default: keras-teacher; cifar-teacher for cifar10)')
+    .option('--student <model>', 'student model from the registry (default: keras-student; cifar-student for cifar10)')
+    .option('--epochs-teacher <n>', `teacher epochs (default ${RECOMMENDED_SETTINGS.epochsTeacher})`, parsePositiveInt)
+    .option('--epochs-student <n>', `distilled and scratch student epochs (default ${RECOMMENDED_SETTINGS.epochsStudent})`, parsePositiveInt)
+    .option('--alpha <a>', `weight of the hard-label loss, in [0, 1] (default ${RECOMMENDED_SETTINGS.alpha})`, parseUnit)
+    .option('--temperature <t>', `softmax temperature, > 0 (default ${RECOMMENDED_SETTINGS.temperature})`, parsePositive)
+    .addOption(new Option('--distillation-loss <name>', `kl or mse (default ${RECOMMENDED_SETTINGS.distillationLoss})`).argParser(oneOf(['kl', 'mse'] as const)))
+    .option('--learning-rate <lr>', `Adam learning rate (default ${RECOMMENDED_SETTINGS.learningRate})`, parsePositive)
+    .option('--keras-settings', "the Keras example's recipe: teacher 5 epochs, students 3, batch 32, Adam 1e-3, alpha 0.1, T 10, kl (explicit flags still win)")
+    .option('--out <dir>', 'where results.json and the three models go', './hafif-out');
+  addDataFlags(cmd);
+  return cmd.action(async (flags: DemoFlags) => {
+    await demo(flags);
+  });
+}
+
+function settingsFrom(flags: DemoFlags): ExperimentSettings {
+  const base = flags.kerasSettings ? KERAS_SETTINGS : RECOMMENDED_SETTINGS;
+  const models = defaultModels(flags.dataset);
+  return {
+    teacher: flags.teacher ?? models.teacher,
+    student: flags.student ?? models.student,
+    epochsTeacher: flags.epochsTeacher ?? base.epochsTeacher,
+    epochsStudent: flags.epochsStudent ?? base.epochsStudent,
+    batchSize: flags.batchSize ?? base.batchSize,
+    learningRate: flags.learningRate ?? base.learningRate,
+    alpha: flags.alpha ?? base.alpha,
+    temperature: flags.temperature ?? base.temperature,
+    distillationLoss: flags.distillationLoss ?? base.distillationLoss,
+    seed: flags.seed,
+  };
+}
+
+async function demo(flags: DemoFlags): Promise<void> {
+  const settings = settingsFrom(flags);
+  const quiet = flags.json === true && process.stderr.isTTY !== true;
+  const {backend, data} = await prepare(flags, (msg) => process.stderr.write(`${msg}\n`));
+  const out = path.resolve(flags.out);
+  const {runs} = await runExperiment(data, settings, {
+    progress: (phase, epochs, steps) => phaseProgress(phase, epochs, steps, quiet),
+    trained: (name, model) => saveModel(model, path.join(out, name)),
+  });
+  const results: DemoResults = {
+    dataset: data.name,
+    trainSize: data.train.count,
+    testSize: data.test.count,
+    backend,
+    settings,
+    runs,
+  };
+  await writeFileAtomic(path.join(out, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+  if (flags.json) {
+    process.stdout.write(JSON.stringify(results) + '\n');
+  } else {
+    process.stdout.write(comparisonTable(results) + '\n');
+    process.stdout.write(`results: ${path.join(out, 'results.json')}; models: ${runs.map((r) => path.join(out, r.name)).join(', ')}\n`);
+  }
+}
+
+export async function saveModel(model: tfl.LayersModel, dir: string): Promise<void> {
+  await model.save(`file://${dir}`);
+}
+
+/** The comparison table: params, bytes, test accuracy and loss, train time, inference speed. */
+export function comparisonTable(r: DemoResults): string {
+  const t = new Table({
+    head: ['model', 'params', 'bytes', 'test accuracy', 'test loss', 'train time', 'inference img/s'],
+    colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right'],
+  });
+  for (const run of r.runs) {
+    t.push([
+      `${run.name} (${run.model})`,
+      formatCount(run.params),
+      formatBytes(run.bytes),
+      `${(run.testAccuracy * 100).toFixed(2)}%`,
+      run.testLoss.toFixed(4),
+      `${run.trainSeconds.toFixed(1)} s`,
+      formatCount(Math.round(run.inferenceImagesPerSecond)),
+    ]);
+  }
+  const s = r.settings;
+  const head = `${r.dataset}: ${r.trainSize} train / ${r.testSize} test, backend ${r.backend}; ` +
+    `alpha ${s.alpha}, T ${s.temperature}, ${s.distillationLoss}, teacher ${s.epochsTeacher} epochs, students ${s.epochsStudent}, batch ${s.batchSize}`;
+  return `${head}\n${t.toString()}`;
+}

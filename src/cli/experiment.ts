@@ -1,0 +1,119 @@
+// The seed article's experiment: train a teacher, distill it into a student, train the same student
+// from scratch (same initial weights), and compare the three.
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+
+import type {Dataset} from '../data/index.js';
+import {Distiller, type DistillationLossName} from '../distill/index.js';
+import {createModel} from '../models/index.js';
+import {fit, kerasAdam, type History, type TrainCallbacks} from '../train/index.js';
+import {summarize, tensorsOf, type RunResult} from './common.js';
+
+/** The knobs of one experiment. */
+export interface ExperimentSettings {
+  readonly teacher: string;
+  readonly student: string;
+  readonly epochsTeacher: number;
+  readonly epochsStudent: number;
+  readonly batchSize: number;
+  readonly learningRate: number;
+  readonly alpha: number;
+  readonly temperature: number;
+  readonly distillationLoss: DistillationLossName;
+  readonly seed: number;
+}
+
+/** The Keras example's settings ("Knowledge Distillation", keras.io). */
+export const KERAS_SETTINGS = {
+  epochsTeacher: 5,
+  epochsStudent: 3,
+  batchSize: 32,
+  learningRate: 1e-3,
+  alpha: 0.1,
+  temperature: 10,
+  distillationLoss: 'kl',
+} as const;
+
+export interface ExperimentHooks {
+  /** Progress callbacks for one phase; `steps` is the number of steps per epoch. */
+  progress?(phase: 'teacher' | 'distilled' | 'scratch', epochs: number, steps: number): {callbacks: TrainCallbacks; stop(): void};
+  /** Called with each trained model, e.g. to save it. */
+  trained?(name: 'teacher' | 'distilled' | 'scratch', model: tfl.LayersModel): Promise<void>;
+  readonly signal?: AbortSignal;
+  /** An already trained teacher: skips the teacher phase. */
+  readonly teacher?: tfl.LayersModel;
+}
+
+export interface ExperimentResult {
+  readonly runs: RunResult[];
+}
+
+/** Runs teacher → distilled student → scratch student on `data`. Models are disposed afterwards. */
+export async function runExperiment(data: Dataset, s: ExperimentSettings, hooks: ExperimentHooks = {}): Promise<ExperimentResult> {
+  const shape = {inputShape: data.inputShape, numClasses: data.numClasses};
+  const train = tensorsOf(data.train, data);
+  const val = tensorsOf(data.validation ?? data.test, data);
+  const steps = Math.ceil(data.train.count / s.batchSize);
+  const runs: RunResult[] = [];
+  const owned: tfl.LayersModel[] = [];
+  const phase = async (name: 'teacher' | 'distilled' | 'scratch', epochs: number, body: (cb: TrainCallbacks) => Promise<History>,
+    model: tfl.LayersModel, modelName: string) => {
+    const p = hooks.progress?.(name, epochs, steps);
+    const t0 = performance.now();
+    let history: History;
+    try {
+      history = await body(p?.callbacks ?? {});
+    } finally {
+      p?.stop();
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    runs.push(summarize(name, modelName, model, data, seconds, history));
+    await hooks.trained?.(name, model);
+  };
+  const loop = {batchSize: s.batchSize, seed: s.seed, validationData: [val.x, val.y] as const, signal: hooks.signal};
+  try {
+    let teacher = hooks.teacher;
+    if (teacher == null) {
+      const t = createModel(s.teacher, {...shape, seed: s.seed});
+      owned.push(t);
+      teacher = t;
+      await phase('teacher', s.epochsTeacher, async (callbacks) => {
+        const optimizer = kerasAdam(s.learningRate);
+        try {
+          return await fit(t, train.x, train.y, {...loop, epochs: s.epochsTeacher, optimizer, callbacks});
+        } finally {
+          optimizer.dispose();
+        }
+      }, t, s.teacher);
+    } else {
+      runs.push(summarize('teacher', s.teacher, teacher, data, 0, []));
+    }
+    // The same seed gives the distilled and the scratch student bit-identical initial weights.
+    const studentSeed = s.seed + 1;
+    const student = createModel(s.student, {...shape, seed: studentSeed});
+    owned.push(student);
+    const distiller = new Distiller({teacher, student});
+    const dOpt = kerasAdam(s.learningRate);
+    distiller.compile({optimizer: dOpt, alpha: s.alpha, temperature: s.temperature, distillationLossFn: s.distillationLoss});
+    try {
+      await phase('distilled', s.epochsStudent,
+        (callbacks) => distiller.fit(train.x, train.y, {...loop, epochs: s.epochsStudent, callbacks}), student, s.student);
+    } finally {
+      dOpt.dispose();
+    }
+    const scratch = createModel(s.student, {...shape, seed: studentSeed});
+    owned.push(scratch);
+    await phase('scratch', s.epochsStudent, async (callbacks) => {
+      const optimizer = kerasAdam(s.learningRate);
+      try {
+        return await fit(scratch, train.x, train.y, {...loop, epochs: s.epochsStudent, optimizer, callbacks});
+      } finally {
+        optimizer.dispose();
+      }
+    }, scratch, s.student);
+    return {runs};
+  } finally {
+    for (const m of owned) m.dispose();
+    tf.dispose([train.x, train.y, val.x, val.y]);
+  }
+}
