@@ -2,7 +2,7 @@
 import {AddN} from '@tensorflow/tfjs-core';
 
 import {cpuFallback} from '../fallback.js';
-import {f32Values, input, nativeKernel} from './elementwise_util.js';
+import {allocF32, f32Values, input, nativeKernel} from './elementwise_util.js';
 
 export const addNConfig = nativeKernel(AddN, (args) => {
   const {inputs, backend} = args;
@@ -14,7 +14,7 @@ export const addNConfig = nativeKernel(AddN, (args) => {
     if (v == null) return cpuFallback(AddN, args);
     values.push(v);
   }
-  const out = new Float32Array(values[0].length);
+  const out = allocF32(values[0].length);
   backend.addon.addN(values, out);
   return backend.makeTensorInfo(tensors[0].shape, 'float32', out);
 });

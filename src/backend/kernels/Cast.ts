@@ -5,14 +5,14 @@ import {Cast} from '@tensorflow/tfjs-core';
 import type {DataType} from '@tensorflow/tfjs-core';
 
 import {cpuFallback} from '../fallback.js';
-import {input, nativeKernel} from './elementwise_util.js';
+import {allocF32, allocI32, allocU8, input, nativeKernel} from './elementwise_util.js';
 
 type Numeric = Float32Array | Int32Array | Uint8Array;
 
 function allocate(dtype: DataType, n: number): Numeric | null {
-  if (dtype === 'float32') return new Float32Array(n);
-  if (dtype === 'int32') return new Int32Array(n);
-  if (dtype === 'bool') return new Uint8Array(n);
+  if (dtype === 'float32') return allocF32(n);
+  if (dtype === 'int32') return allocI32(n);
+  if (dtype === 'bool') return allocU8(n);
   return null;
 }
 

@@ -3,7 +3,7 @@
 import {FusedBatchNorm} from '@tensorflow/tfjs-core';
 
 import {cpuFallback} from '../fallback.js';
-import {f32Values, input, nativeKernel} from './elementwise_util.js';
+import {allocF32, f32Values, input, nativeKernel} from './elementwise_util.js';
 
 export const fusedBatchNormConfig = nativeKernel(FusedBatchNorm, (args) => {
   const {inputs, backend, attrs} = args;
@@ -25,7 +25,7 @@ export const fusedBatchNormConfig = nativeKernel(FusedBatchNorm, (args) => {
     return cpuFallback(FusedBatchNorm, args);
   }
   const eps = attrs?.varianceEpsilon;
-  const out = new Float32Array(xv.length);
+  const out = allocF32(xv.length);
   backend.addon.batchNorm(xv, mv, vv, ov, sv, out, typeof eps === 'number' ? eps : 0.001);
   return backend.makeTensorInfo(x.shape, 'float32', out);
 });

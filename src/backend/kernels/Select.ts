@@ -2,7 +2,7 @@
 import {Select} from '@tensorflow/tfjs-core';
 
 import {cpuFallback} from '../fallback.js';
-import {f32Values, input, nativeKernel} from './elementwise_util.js';
+import {allocF32, f32Values, input, nativeKernel} from './elementwise_util.js';
 
 export const selectConfig = nativeKernel(Select, (args) => {
   const {inputs, backend} = args;
@@ -13,7 +13,7 @@ export const selectConfig = nativeKernel(Select, (args) => {
   if (!(cond instanceof Uint8Array) || tv == null || ev == null || cond.length !== tv.length || ev.length !== tv.length) {
     return cpuFallback(Select, args);
   }
-  const out = new Float32Array(tv.length);
+  const out = allocF32(tv.length);
   backend.addon.select(cond, tv, ev, out);
   return backend.makeTensorInfo(t.shape, 'float32', out);
 });
