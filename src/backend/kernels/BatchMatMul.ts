@@ -1,4 +1,4 @@
-import {BatchMatMul, util} from '@tensorflow/tfjs-core';
+import {backend_util, BatchMatMul, util} from '@tensorflow/tfjs-core';
 import type {BatchMatMulAttrs, BatchMatMulInputs, KernelConfig, TensorInfo} from '@tensorflow/tfjs-core';
 
 import type {NativeBackend} from '../native_backend.js';
@@ -17,11 +17,13 @@ export function matMulGeometry(a: TensorInfo, b: TensorInfo, transposeA: boolean
   }
   const batchA = util.sizeFromShape(a.shape.slice(0, -2));
   const batchB = util.sizeFromShape(b.shape.slice(0, -2));
-  const outBatch = ra >= rb ? a.shape.slice(0, -2) : b.shape.slice(0, -2);
   // Only equal batch shapes or a batch of one are handled natively.
   const simple = batchA === batchB ? util.arraysEqual(a.shape.slice(0, -2), b.shape.slice(0, -2)) || ra === 2 || rb === 2
     : batchA === 1 || batchB === 1;
-  return simple ? {batchA, batchB, M, N, K, outShape: [...outBatch, M, N]} : null;
+  if (!simple) return null;
+  // e.g. [1, M, K] x [4, K, N] -> [4, M, N]; [2, 1, M, K] x [3, K, N] is not simple (batch sizes 2 and 3).
+  const outBatch = backend_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  return {batchA, batchB, M, N, K, outShape: [...outBatch, M, N]};
 }
 
 export function batchMatMul(args: {inputs: BatchMatMulInputs; backend: NativeBackend; attrs: BatchMatMulAttrs}): TensorInfo {

@@ -1,0 +1,120 @@
+// Parity of the native depthwise conv kernels with @tensorflow/tfjs-backend-cpu: forward and
+// gradients wrt x and filter across channel multipliers, strides, dilation, padding modes, odd
+// sizes and batch 1; plus argument validation of the addon functions.
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
+import {describe, expect, it} from 'vitest';
+
+import {addon, nativeAvailable} from '../index.js';
+import {depthwiseConv2dNativeConfig} from './DepthwiseConv2dNative.js';
+import {depthwiseConv2dNativeBackpropFilterConfig} from './DepthwiseConv2dNativeBackpropFilter.js';
+import {depthwiseConv2dNativeBackpropInputConfig} from './DepthwiseConv2dNativeBackpropInput.js';
+import {checkLeaks, parity, randoms, size} from './test_util_gemm.js';
+
+checkLeaks();
+
+type Pad = 'same' | 'valid' | number | [[0, 0], [number, number], [number, number], [0, 0]];
+
+interface Case {
+  name: string;
+  x: [number, number, number, number];
+  f: [number, number, number, number];  // [filterH, filterW, inC, channelMultiplier]
+  strides: number | [number, number];
+  pad: Pad;
+  dilations?: number | [number, number];
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  /** tfjs has no gradient for dilated depthwise convs, nor passes dimRoundingMode to the gradient ops. */
+  forwardOnly?: boolean;
+}
+
+const cases: Case[] = [
+  {name: 'batch 1, 1 channel, 3x3 s1 same', x: [1, 5, 5, 1], f: [3, 3, 1, 1], strides: 1, pad: 'same'},
+  {name: '3x3 s2 same, odd sizes', x: [2, 7, 6, 3], f: [3, 3, 3, 1], strides: 2, pad: 'same'},
+  {name: 'channel multiplier 2, s1 valid', x: [2, 6, 7, 3], f: [3, 3, 3, 2], strides: 1, pad: 'valid'},
+  {name: 'channel multiplier 3, s2 same', x: [3, 9, 8, 2], f: [3, 3, 2, 3], strides: 2, pad: 'same'},
+  {name: '3x2 s[2,1] valid', x: [2, 7, 7, 4], f: [3, 2, 4, 1], strides: [2, 1], pad: 'valid'},
+  {name: 'explicit asymmetric pad', x: [2, 6, 5, 3], f: [2, 3, 3, 2], strides: 1, pad: [[0, 0], [1, 2], [0, 1], [0, 0]]},
+  {name: 'explicit pad, s2', x: [1, 9, 8, 2], f: [3, 3, 2, 1], strides: 2, pad: [[0, 0], [2, 0], [1, 1], [0, 0]]},
+  {name: 'numeric pad 1, s2', x: [2, 7, 7, 2], f: [3, 3, 2, 2], strides: 2, pad: 1},
+  {name: 'numeric pad, ceil rounding', x: [1, 6, 6, 2], f: [3, 3, 2, 1], strides: 2, pad: 1, dimRoundingMode: 'ceil',
+    forwardOnly: true},
+  {name: '4x4 s2 valid, filter larger than stride', x: [2, 10, 9, 3], f: [4, 4, 3, 1], strides: 2, pad: 'valid'},
+  {name: 'filter as large as input', x: [2, 4, 4, 5], f: [4, 4, 5, 2], strides: 1, pad: 'valid'},
+  {name: 'wide channels (vector path)', x: [2, 8, 8, 37], f: [3, 3, 37, 1], strides: 1, pad: 'same'},
+  {name: 'dilation 2, same', x: [2, 9, 8, 3], f: [3, 3, 3, 1], strides: 1, pad: 'same', dilations: 2,
+    forwardOnly: true},
+  {name: 'dilation [2,3], valid, multiplier 2', x: [1, 10, 11, 2], f: [2, 3, 2, 2], strides: 1, pad: 'valid',
+    dilations: [2, 3], forwardOnly: true},
+];
+
+describe('native depthwise conv kernels', () => {
+  it('are built and registered for the native backend', () => {
+    expect(nativeAvailable()).toBe(true);
+    for (const c of [depthwiseConv2dNativeConfig, depthwiseConv2dNativeBackpropInputConfig,
+      depthwiseConv2dNativeBackpropFilterConfig]) {
+      expect(tf.getKernel(c.kernelName, 'native')?.kernelFunc, c.kernelName).toBe(c.kernelFunc);
+    }
+  });
+
+  describe.each(cases)('$name: x $x, filter $f', (c) => {
+    const xv = randoms(size(c.x), 1), fv = randoms(size(c.f), 2);
+    const conv = (x: tf.Tensor4D, f: tf.Tensor4D) =>
+      tf.depthwiseConv2d(x, f, c.strides, c.pad, 'NHWC', c.dilations ?? 1, c.dimRoundingMode);
+
+    it('forward matches cpu', async () => {
+      await parity(['y'], () => [conv(tf.tensor4d(xv, c.x), tf.tensor4d(fv, c.f))]);
+    });
+
+    it.skipIf(c.forwardOnly)('gradients wrt x and filter match cpu', async () => {
+      await parity(['y', 'dx', 'dfilter'], () => {
+        const x = tf.tensor4d(xv, c.x), f = tf.tensor4d(fv, c.f);
+        const y = conv(x, f);
+        const dy = tf.tensor(randoms(y.size, 3), y.shape);
+        const [dx, df] = tf.grads((a: tf.Tensor, b: tf.Tensor) => conv(a as tf.Tensor4D, b as tf.Tensor4D))([x, f], dy);
+        return [y, dx, df];
+      });
+    });
+  });
+
+  it('the gradient kernels called directly with dilation keep the cpu kernels\' answers', async () => {
+    // tf.grads rejects dilated depthwise convs, but the kernels accept a dilations attribute; the
+    // cpu kernels ignore it, and the native backend defers to them for that case.
+    const x = [1, 7, 7, 2], f = [3, 3, 2, 1], dyShape = [1, 7, 7, 2];
+    const xv = randoms(size(x), 4), fv = randoms(size(f), 5), dyv = randoms(size(dyShape), 6);
+    const attrs = {strides: [1, 1] as [number, number], pad: 'same' as const, dilations: [2, 2] as [number, number]};
+    await parity(['dx', 'dfilter'], () => [
+      tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput',
+        {dy: tf.tensor4d(dyv, dyShape as [number, number, number, number]), filter: tf.tensor4d(fv, f as [number, number, number, number])},
+        {...attrs, inputShape: x}) as tf.Tensor,
+      tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter',
+        {x: tf.tensor4d(xv, x as [number, number, number, number]), dy: tf.tensor4d(dyv, dyShape as [number, number, number, number])},
+        {...attrs, filterShape: f}) as tf.Tensor,
+    ]);
+  });
+
+  describe('addon argument validation', () => {
+    // x [1,5,5,2], filter [3,3,2,1], 'same': out [1,5,5,2]
+    const geom = [1, 5, 5, 2, 5, 5, 1, 3, 3, 1, 1, 1, 1, 1, 1];
+    const f32 = (n: number) => new Float32Array(n);
+
+    it('names the kernel and the bad length', () => {
+      expect(() => addon!.depthwiseConv2d(f32(49), f32(18), f32(50), geom))
+        .toThrow('DepthwiseConv2dNative: x has 49 elements, expected 50');
+      expect(() => addon!.depthwiseConv2d(f32(50), f32(17), f32(50), geom))
+        .toThrow('DepthwiseConv2dNative: filter has 17 elements, expected 18');
+      expect(() => addon!.depthwiseConv2dBackpropInput(f32(50), f32(18), f32(51), geom))
+        .toThrow('DepthwiseConv2dNativeBackpropInput: dx has 51 elements, expected 50');
+      expect(() => addon!.depthwiseConv2dBackpropFilter(f32(50), f32(49), f32(18), geom))
+        .toThrow('DepthwiseConv2dNativeBackpropFilter: dy has 49 elements, expected 50');
+    });
+
+    it('rejects a malformed geometry', () => {
+      expect(() => addon!.depthwiseConv2d(f32(50), f32(18), f32(50), geom.slice(1)))
+        .toThrow('DepthwiseConv2dNative: geom must have 15 integers');
+      const zeroStride = [...geom];
+      zeroStride[9] = 0;
+      expect(() => addon!.depthwiseConv2d(f32(50), f32(18), f32(50), zeroStride))
+        .toThrow('DepthwiseConv2dNative: bad geom');
+    });
+  });
+});
