@@ -144,6 +144,27 @@ describe('native Conv2D family', () => {
     });
   });
 
+  // With BLAS linked, small filter gradients go through sgemm; hafif's own GEMM uses a per-thread path.
+  describe.each(['own', 'blas'] as const)('filter gradient with the %s GEMM', (impl) => {
+    const small = cases.filter((c) => ['first layer shape: 1 channel in, s2 same', '3x3 s2 same, odd sizes',
+      '1x1 s1 (pointwise path)', '2x3 explicit asymmetric pad'].includes(c.name));
+    it.skipIf(impl === 'blas' && !addon?.hasBlas).each(small)('$name', async (c) => {
+      const before = addon!.gemmImpl();
+      addon!.gemmImpl(impl);
+      try {
+        const xv = randoms(size(c.x), 11), fv = randoms(size(c.f), 12);
+        await parity(['dfilter'], () => {
+          const x = tf.tensor4d(xv, c.x), f = tf.tensor4d(fv, c.f);
+          const conv = (b: tf.Tensor) => tf.conv2d(x, b as tf.Tensor4D, c.strides, c.pad);
+          const dy = tf.tensor(randoms(conv(f).size, 13), conv(f).shape);
+          return tf.grads(conv)([f], dy);
+        });
+      } finally {
+        addon!.gemmImpl(before);
+      }
+    });
+  });
+
   describe('fused conv2d (bias + activation)', () => {
     const shape = {x: [2, 7, 6, 3] as [number, number, number, number], f: [3, 3, 3, 4] as [number, number, number, number]};
     const xv = randoms(size(shape.x), 5), fv = randoms(size(shape.f), 6), bv = randoms(4, 7);
