@@ -37,10 +37,13 @@ GemmImpl g_impl = GemmImpl::Own;
 constexpr int VL = 8;
 typedef float v8 __attribute__((vector_size(VL * 4)));
 
-// Tile of C per micro-kernel call: MR rows x NR (= 2 vectors) columns. With 32 vector registers
-// (AVX-512, arm64) MR x 2 accumulators can be larger than with 16 (AVX2).
-#if defined(__AVX512F__) || defined(__aarch64__)
+// Tile of C per micro-kernel call: MR rows x NR (= 2 vectors) columns, sized so the MR x 2
+// accumulators, two B vectors and a broadcast fit the register file: 32 ymm with AVX-512VL,
+// 16 ymm with AVX2, 32 q-registers on arm64 (each v8 takes two), 16 xmm on plain SSE.
+#if defined(__AVX512VL__)
 constexpr int MR = 12;
+#elif defined(__x86_64__) && !defined(__AVX__)
+constexpr int MR = 3;
 #else
 constexpr int MR = 6;
 #endif
@@ -56,7 +59,7 @@ inline v8 loadu(const float* p) {
   return v;
 }
 inline void storeu(float* p, v8 v) { std::memcpy(p, &v, sizeof(v)); }
-inline v8 splat(float x) { return x - v8{}; }  // x - 0 == x exactly, so this folds to a broadcast
+inline v8 splat(float x) { return v8{x, x, x, x, x, x, x, x}; }
 
 // C[0:mr, 0:nr] = alpha * (a-sliver x b-sliver) + beta * C (C not read when beta == 0).
 void micro_kernel(int64_t kc, const float* __restrict a, const float* __restrict b, float* __restrict c, int64_t ldc,
@@ -85,8 +88,8 @@ void micro_kernel(int64_t kc, const float* __restrict a, const float* __restrict
       float* ci = c + i * ldc;
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) {
-        v8 r = acc[i][v] * alpha;
-        if (beta != 0.f) r += loadu(ci + v * VL) * beta;
+        v8 r = acc[i][v] * splat(alpha);
+        if (beta != 0.f) r += loadu(ci + v * VL) * splat(beta);
         storeu(ci + v * VL, r);
       }
     }
