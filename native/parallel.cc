@@ -96,17 +96,23 @@ int num_threads() { return pool().size(); }
 
 void set_num_threads(int n) { pool().resize(std::max(1, n)); }
 
+// True on a thread that is running a parallel_for chunk: a nested parallel_for (e.g. a kernel
+// calling sgemm inside its own loop) then runs inline instead of re-entering the busy pool.
+thread_local bool t_in_parallel = false;
+
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;
   int threads = num_threads();
   int64_t parts = std::min<int64_t>(threads, grain > 0 ? n / grain : n);
-  if (parts <= 1) {
+  if (parts <= 1 || t_in_parallel) {
     fn(0, n);
     return;
   }
   std::function<void(int)> task = [&](int id) {
     int64_t begin = n * id / parts, end = n * (id + 1) / parts;
+    t_in_parallel = true;
     if (begin < end) fn(begin, end);
+    t_in_parallel = false;
   };
   pool().run(static_cast<int>(parts), task);
 }
