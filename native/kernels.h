@@ -118,4 +118,22 @@ void cast_i32_u8(const int32_t* x, uint8_t* out, int64_t n);
 void cast_u8_f32(const uint8_t* x, float* out, int64_t n);
 void cast_u8_i32(const uint8_t* x, int32_t* out, int64_t n);
 // ---- reduce.cc ----
+// Reductions see x as [outer, reduce, inner] and write out[outer, inner]. Sums and products run in
+// float64; max / min propagate NaN like tfjs cpu.
+enum class ReduceOp { Sum, Mean, Prod, Max, Min };
+void reduce(ReduceOp op, const float* x, float* out, int64_t outer, int64_t reduce, int64_t inner);
+// Index along the middle axis of the first maximum (minimum), as the cpu kernel's strict compare.
+void arg_reduce(bool is_max, const float* x, int32_t* out, int64_t outer, int64_t reduce, int64_t inner);
+// Softmax over the last axis of [rows, cols].
+void softmax(const float* x, float* y, int64_t rows, int64_t cols);
+// Copies a box of `shape` from src to dst, element offsets given by per-dim strides (both >= 0).
+// Transpose, Slice and PadV2 are all this one copy with different strides.
+constexpr int kMaxCopyRank = 8;
+struct StridedCopy {
+  int rank;
+  int64_t shape[kMaxCopyRank], src_stride[kMaxCopyRank], dst_stride[kMaxCopyRank];
+};
+void strided_copy(const StridedCopy& c, const float* src, float* dst);
+// out[o, offset_i + j] = inputs[i][o, j] for 2-D views [outer, cols[i]] (concat along axis 1).
+void concat2d(const float* const* inputs, const int64_t* cols, int64_t n, float* out, int64_t outer);
 }  // namespace hafif

@@ -60,6 +60,22 @@ export interface NativeAddon {
   /** Between Float32Array, Int32Array and Uint8Array (bool) with JavaScript's conversions. */
   cast(x: Float32Array | Int32Array | Uint8Array, out: Float32Array | Int32Array | Uint8Array): void;
   // -- reduce --
+  /** Reductions of x viewed as dims = [outer, reduce, inner] into out [outer, inner]. */
+  sum(x: Float32Array, out: Float32Array, dims: number[]): void;
+  mean(x: Float32Array, out: Float32Array, dims: number[]): void;
+  prod(x: Float32Array, out: Float32Array, dims: number[]): void;
+  max(x: Float32Array, out: Float32Array, dims: number[]): void;
+  min(x: Float32Array, out: Float32Array, dims: number[]): void;
+  argMax(x: Float32Array, out: Int32Array, dims: number[]): void;
+  argMin(x: Float32Array, out: Int32Array, dims: number[]): void;
+  /** Softmax over the last axis; dims = [rows, cols]. */
+  softmax(x: Float32Array, out: Float32Array, dims: number[]): void;
+  transpose(x: Float32Array, out: Float32Array, shape: number[], perm: number[]): void;
+  slice(x: Float32Array, out: Float32Array, shape: number[], begin: number[], size: number[]): void;
+  /** paddings = [before0, after0, before1, after1, ...]. */
+  padV2(x: Float32Array, out: Float32Array, shape: number[], paddings: number[], constantValue: number): void;
+  /** Concat of 2-D views [outer, cols[i]] along axis 1. */
+  concat(inputs: Float32Array[], out: Float32Array, outer: number, cols: number[]): void;
   [name: string]: unknown;
 }
 

@@ -2,6 +2,18 @@
 import type {KernelConfig} from '@tensorflow/tfjs-core';
 
 import {batchMatMulConfig} from './kernels/BatchMatMul.js';
+import {sumConfig} from './kernels/Sum.js';
+import {meanConfig} from './kernels/Mean.js';
+import {prodConfig} from './kernels/Prod.js';
+import {maxConfig} from './kernels/Max.js';
+import {minConfig} from './kernels/Min.js';
+import {argMaxConfig} from './kernels/ArgMax.js';
+import {argMinConfig} from './kernels/ArgMin.js';
+import {softmaxConfig} from './kernels/Softmax.js';
+import {transposeConfig} from './kernels/Transpose.js';
+import {padV2Config} from './kernels/PadV2.js';
+import {concatConfig} from './kernels/Concat.js';
+import {sliceConfig} from './kernels/Slice.js';
 import {avgPoolConfig} from './kernels/AvgPool.js';
 import {avgPoolGradConfig} from './kernels/AvgPoolGrad.js';
 import {maxPoolConfig} from './kernels/MaxPool.js';
@@ -109,4 +121,16 @@ export const nativeKernelConfigs: KernelConfig[] = [
   addNConfig,
   fusedBatchNormConfig,
   // -- reduce --
+  sumConfig,
+  meanConfig,
+  prodConfig,
+  maxConfig,
+  minConfig,
+  argMaxConfig,
+  argMinConfig,
+  softmaxConfig,
+  transposeConfig,
+  padV2Config,
+  concatConfig,
+  sliceConfig,
 ];
