@@ -1,7 +1,11 @@
 // N-API bindings for the elementwise kernels: validate, then call the pure kernels. Errors name
 // the tfjs kernel (Add, Relu, ...) and the offending shapes or lengths.
+#include <cstdlib>
 #include <string>
 #include <vector>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "kernels.h"
 #include "napi_util.h"
@@ -198,6 +202,16 @@ Napi::Object name_table(Napi::Env env, const char* const* names, size_t count) {
 }  // namespace
 
 void InitElementwise(Napi::Env env, Napi::Object exports) {
+#if defined(__GLIBC__)
+  // Kernel outputs are multi-megabyte typed arrays allocated and freed every op. glibc serves
+  // those with fresh mmap()s by default, so every 4 KiB of every output page-faults on first
+  // write (~3 ms per 6 MB tensor, more than the kernel itself). Serving them from the heap and
+  // keeping freed memory mapped lets the next op's output reuse warm pages.
+  if (std::getenv("HAFIF_KEEP_MALLOC") == nullptr) {
+    mallopt(M_MMAP_THRESHOLD, 256 << 20);
+    mallopt(M_TRIM_THRESHOLD, 512 << 20);
+  }
+#endif
   exports.Set("binary", Napi::Function::New(env, Binary, "binary"));
   exports.Set("unary", Napi::Function::New(env, Unary, "unary"));
   exports.Set("select", Napi::Function::New(env, Select, "select"));

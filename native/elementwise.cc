@@ -117,11 +117,15 @@ void run_binary(const float* a, const float* b, T* out, const BroadcastGeometry&
 // Mirrors tfjs-backend-cpu's Softplus thresholds (log of float32 epsilon + 2).
 constexpr double kSoftplusThreshold = -13.942385152878742;
 
+// f by value and restrict pointers: a captured alpha could otherwise alias out and block vectorising.
+template <class S, class D, class F>
+void map_loop(const S* __restrict x, D* __restrict out, int64_t n, F f) {
+  for (int64_t i = 0; i < n; ++i) out[i] = f(x[i]);
+}
+
 template <class F>
-void run_unary(const float* __restrict x, float* __restrict out, int64_t n, int64_t grain, F f) {
-  parallel_for(n, grain, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) out[i] = f(x[i]);
-  });
+void run_unary(const float* x, float* out, int64_t n, int64_t grain, F f) {
+  parallel_for(n, grain, [&](int64_t begin, int64_t end) { map_loop(x + begin, out + begin, end - begin, f); });
 }
 
 }  // namespace
@@ -237,9 +241,16 @@ void unary_f32(UnaryOp op, const float* x, float* out, int64_t n, float alpha) {
   }
 }
 
+namespace {
+void select_loop(const uint8_t* __restrict c, const float* __restrict t, const float* __restrict e,
+                 float* __restrict out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = c[i] == 1 ? t[i] : e[i];
+}
+}  // namespace
+
 void select_f32(const uint8_t* cond, const float* t, const float* e, float* out, int64_t n) {
   parallel_for(n, kGrain, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) out[i] = cond[i] == 1 ? t[i] : e[i];
+    select_loop(cond + begin, t + begin, e + begin, out + begin, end - begin);
   });
 }
 
@@ -316,10 +327,8 @@ inline int32_t js_to_int32(float x) {
 }
 
 template <class S, class D, class F>
-void run_cast(const S* __restrict x, D* __restrict out, int64_t n, F f) {
-  parallel_for(n, kGrain, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) out[i] = f(x[i]);
-  });
+void run_cast(const S* x, D* out, int64_t n, F f) {
+  parallel_for(n, kGrain, [&](int64_t begin, int64_t end) { map_loop(x + begin, out + begin, end - begin, f); });
 }
 
 }  // namespace
