@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import {createRegistry, UsageError} from '../util/registry.js';
+import {crossEntropyHost, distillationKLHost} from './host_kernels.js';
 
 /** Keras' `backend.epsilon()`: the clip applied to probabilities before taking logs. */
 export const KERAS_EPSILON = 1e-7;
@@ -10,7 +11,9 @@ export const KERAS_EPSILON = 1e-7;
  * `mean_n( -log softmax(logits_n)[labels_n] )`.
  *
  * Keras: `SparseCategoricalCrossentropy(from_logits=True)`; PyTorch: `F.cross_entropy`.
- * Uses log-softmax, so large logits cannot overflow.
+ * Uses log-softmax, so large logits cannot overflow. Forward and gradient run as one host
+ * kernel (see host_kernels.ts): the logits are read back, which costs nothing on the cpu and
+ * native backends.
  *
  * @param labels class indices, shape [N] (int32, or float32 holding integers).
  * @param logits unnormalized scores, shape [N, C].
@@ -23,12 +26,22 @@ export function sparseCategoricalCrossentropy(labels: tf.Tensor, logits: tf.Tens
       `sparseCategoricalCrossentropy: labels must have shape [${logits.shape[0]}], got [${labels.shape}]`,
     );
   }
-  return tf.tidy(() => {
-    const numClasses = logits.shape[1] as number;
-    const oneHot = tf.oneHot(labels.dtype === 'int32' ? labels : tf.cast(labels, 'int32'), numClasses);
-    return tf.neg(tf.mean<tf.Scalar>(tf.sum(tf.mul(oneHot, tf.logSoftmax(logits)), -1)));
-  });
+  return crossEntropyOp(labels, logits);
 }
+
+const crossEntropyOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [labels, logits, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+  const [n, c] = logits.shape;
+  save([labels, logits]);
+  const {loss} = crossEntropyHost(labels.dataSync(), logits.dataSync(), n, c);
+  return {
+    value: tf.scalar(loss),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const {grad} = crossEntropyHost(saved[0].dataSync(), saved[1].dataSync(), n, c, dy.dataSync()[0]);
+      return [tf.zerosLike(saved[0]), tf.tensor2d(grad as Float32Array, [n, c])];
+    },
+  };
+});
 
 /** Options of {@link klDivergence}. */
 export interface KlDivergenceOptions {
@@ -63,9 +76,11 @@ export function klDivergence(p: tf.Tensor, q: tf.Tensor, options: KlDivergenceOp
  *
  * Keras: computed from log-softmax rather than by clipping softmax outputs to [1e-7, 1], so a
  * student probability below 1e-7 still gets a gradient. Values agree wherever no probability
- * falls below 1e-7.
+ * falls below 1e-7. Forward and gradients run as one host kernel, like
+ * {@link sparseCategoricalCrossentropy}'s.
  *
- * @param teacherLogits shape [N, C]; treated as a constant target.
+ * @param teacherLogits shape [N, C]; the target (its gradient is exact too, though the
+ *   Distiller never asks for it).
  * @param studentLogits shape [N, C].
  * @param temperature softening temperature T > 0 (the Keras example's default is 3, its run uses 10).
  * @example distillationKL(teacherLogits, studentLogits, 3)
@@ -73,12 +88,31 @@ export function klDivergence(p: tf.Tensor, q: tf.Tensor, options: KlDivergenceOp
 export function distillationKL(teacherLogits: tf.Tensor, studentLogits: tf.Tensor, temperature: number): tf.Scalar {
   checkSameShape('distillationKL', teacherLogits, studentLogits);
   checkTemperature(temperature);
-  return tf.tidy(() => {
-    const logP = tf.logSoftmax(tf.div(teacherLogits, temperature));
-    const logQ = tf.logSoftmax(tf.div(studentLogits, temperature));
-    const kl = tf.mean(tf.sum(tf.mul(tf.exp(logP), tf.sub(logP, logQ)), -1));
-    return tf.mul(kl, temperature * temperature);
-  });
+  return distillationKLOp(temperature)(teacherLogits, studentLogits);
+}
+
+const klOps = new Map<number, (teacher: tf.Tensor, student: tf.Tensor) => tf.Scalar>();
+
+/** Forward and both gradients as one host kernel (host_kernels.ts), one op per temperature. */
+function distillationKLOp(T: number): (teacher: tf.Tensor, student: tf.Tensor) => tf.Scalar {
+  let op = klOps.get(T);
+  if (op == null) {
+    op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const [teacher, student, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+      const [n, c] = teacher.shape;
+      save([teacher, student]);
+      const {loss} = distillationKLHost(teacher.dataSync(), student.dataSync(), n, c, T);
+      return {
+        value: tf.scalar(loss),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const g = distillationKLHost(saved[0].dataSync(), saved[1].dataSync(), n, c, T, dy.dataSync()[0]);
+          return [tf.tensor2d(g.gradTeacher as Float32Array, [n, c]), tf.tensor2d(g.gradStudent as Float32Array, [n, c])];
+        },
+      };
+    });
+    klOps.set(T, op);
+  }
+  return op;
 }
 
 /**

@@ -24,3 +24,5 @@ export type {
 } from './trainer.js';
 export {HostExamples, labelsToInt32} from './examples.js';
 export type {HostArray, Inputs, Labels, NumericArray} from './examples.js';
+export {HostAdam} from './adam.js';
+export type {AdamOptions} from './adam.js';

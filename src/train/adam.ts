@@ -1,0 +1,97 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/** Options of {@link HostAdam}; the defaults are Keras'. */
+export interface AdamOptions {
+  /** @default 1e-3 */
+  readonly learningRate?: number;
+  /** @default 0.9 */
+  readonly beta1?: number;
+  /** @default 0.999 */
+  readonly beta2?: number;
+  /** Keras' default; PyTorch's is 1e-8. @default 1e-7 */
+  readonly epsilon?: number;
+}
+
+/**
+ * Adam (Kingma & Ba, 2015) with the update of `tf.train.adam` and PyTorch:
+ * `m ← β1·m + (1−β1)·g`, `v ← β2·v + (1−β2)·g²`,
+ * `w ← w − lr · (m / (1−β1^t)) / (sqrt(v / (1−β2^t)) + ε)`,
+ * fused into one pass per variable over host memory instead of ~15 tfjs ops per variable
+ * (on the cpu and native backends tensor data already lives in host memory). Moments are
+ * float32 arrays keyed by variable name, so they take no tensors.
+ *
+ * Keras: Keras adds ε to sqrt(v) before bias correction (ε·sqrt(1−β2^t) here); the two agree
+ * except for |g| near ε.
+ * @example const optimizer = new HostAdam({learningRate: 1e-3});
+ */
+export class HostAdam extends tf.Optimizer {
+  static get className(): string {
+    return 'HostAdam';
+  }
+
+  readonly learningRate: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly epsilon: number;
+  private readonly moments = new Map<string, {m: Float32Array; v: Float32Array}>();
+  private step = 0;
+
+  constructor(options: AdamOptions = {}) {
+    super();
+    const {learningRate = 1e-3, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-7} = options;
+    this.learningRate = learningRate;
+    this.beta1 = beta1;
+    this.beta2 = beta2;
+    this.epsilon = epsilon;
+  }
+
+  override applyGradients(variableGradients: tf.NamedTensorMap | {name: string; tensor: tf.Tensor}[]): void {
+    const entries: [string, tf.Tensor][] = Array.isArray(variableGradients)
+      ? variableGradients.map(({name, tensor}) => [name, tensor])
+      : Object.entries(variableGradients);
+    this.step++;
+    const {learningRate: lr, beta1: b1, beta2: b2, epsilon: eps} = this;
+    // lr·m̂/(sqrt(v̂) + ε) with m̂ = m/bc1, v̂ = v/bc2, rearranged to one division per weight.
+    const stepSize = lr / (1 - Math.pow(b1, this.step));
+    const invSqrtBc2 = 1 / Math.sqrt(1 - Math.pow(b2, this.step));
+    const c1 = 1 - b1;
+    const c2 = 1 - b2;
+    for (const [name, grad] of entries) {
+      if (grad == null) continue;
+      const variable = tf.engine().registeredVariables[name];
+      if (variable == null) throw new Error(`HostAdam: no variable named ${name}`);
+      if (variable.dtype !== 'float32') throw new Error(`HostAdam: variable ${name} is ${variable.dtype}, expected float32`);
+      const g = grad.dataSync() as Float32Array;
+      const w = variable.dataSync() as Float32Array;
+      let state = this.moments.get(name);
+      if (state == null) {
+        state = {m: new Float32Array(w.length), v: new Float32Array(w.length)};
+        this.moments.set(name, state);
+      }
+      const {m, v} = state;
+      // A new array: the variable's current buffer may be shared with tensors that still read it.
+      const out = new Float32Array(w.length);
+      for (let i = 0; i < w.length; i++) {
+        const gi = g[i];
+        const mi = b1 * m[i] + c1 * gi;
+        const vi = b2 * v[i] + c2 * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        out[i] = w[i] - (stepSize * mi) / (Math.sqrt(vi) * invSqrtBc2 + eps);
+      }
+      const next = tf.tensor(out, variable.shape, 'float32');
+      variable.assign(next);
+      next.dispose();
+    }
+    this.incrementIterations();
+  }
+
+  override dispose(): void {
+    this.moments.clear();
+    super.dispose();
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return {learningRate: this.learningRate, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon};
+  }
+}
