@@ -316,6 +316,13 @@ describe.runIf(nativeAvailable())('native element-wise kernels', () => {
     }
   });
 
+  it('batchNorm with parameters of different lengths reads each cyclically', () => {
+    const xv = uniform(120, 139);
+    parity('batchNorm cyclic', () =>
+      tf.batchNorm(tf.tensor(xv, [2, 3, 5, 4]), tf.tensor(uniform(4, 149)), tf.tensor(uniform(2, 151, 0.1, 2)),
+        tf.tensor(uniform(1, 157)), tf.tensor(uniform(8, 163)), 0.01), 'batchNorm');
+  });
+
   it('an Adam step matches the cpu backend', () => {
     const init = uniform(3000, 127), grad = uniform(3000, 131);
     parity('adam', () => {
