@@ -25,11 +25,12 @@ function bnTeacher(seed: number, classes = 3): tfl.Sequential {
   });
 }
 
-function denseStudent(seed: number, classes = 3): tfl.Sequential {
+function denseStudent(seed: number, classes = 3, softmax = false): tfl.Sequential {
   return tfl.sequential({
     layers: [
       tfl.layers.flatten({inputShape: [4, 4, 1]}),
       tfl.layers.dense({units: classes, kernelInitializer: glorot(seed)}),
+      ...(softmax ? [tfl.layers.softmax()] : []),
     ],
   });
 }
@@ -258,5 +259,31 @@ describe('Distiller', () => {
       'teacher input shape [null,4,4,1] does not match student input shape [null,5,5,1]',
     );
     for (const m of [teacher, student5, student10, wideInput]) m.dispose();
+  });
+
+  it('models that output probabilities, declared so, distill like their logit twins', async () => {
+    const {x, y} = toyData(32, 8);
+    const run = async (softmax: boolean) => {
+      const teacher = denseStudent(31, 3, softmax);
+      const student = denseStudent(32, 3, softmax);
+      const kind = softmax ? 'probabilities' : 'logits';
+      const d = new Distiller({teacher, student, teacherOutputs: kind, studentOutputs: kind});
+      d.compile({alpha: 0.5, temperature: 2});
+      const history = await d.fit(x, y, {epochs: 2, batchSize: 8, validationData: [x, y]});
+      d.dispose();
+      teacher.dispose();
+      student.dispose();
+      return history;
+    };
+    const probs = await run(true);
+    const logits = await run(false);
+    for (const key of ['loss', 'studentLoss', 'distillationLoss', 'valLoss', 'valAccuracy']) {
+      for (let e = 0; e < 2; e++) close(probs[e][key], logits[e][key], 1e-4);
+    }
+    const teacher = denseStudent(31);
+    expect(() => new Distiller({teacher, student: teacher, teacherOutputs: 'softmax' as 'logits'})).toThrow(
+      "outputs must be 'logits' or 'probabilities', got 'softmax'",
+    );
+    teacher.dispose();
   });
 });

@@ -17,15 +17,19 @@ import {
 } from '../train/trainer.js';
 import type {Evaluation, History, LoopOptions, StepFn} from '../train/trainer.js';
 import {UsageError} from '../util/registry.js';
-import {distillationLosses} from './losses.js';
-import type {DistillationLossFn, DistillationLossName, StudentLossFn, StudentLossName} from './losses.js';
+import {asLogits, checkOutputKind, distillationLosses} from './losses.js';
+import type {DistillationLossFn, DistillationLossName, OutputKind, StudentLossFn, StudentLossName} from './losses.js';
 
-/** The two models of a distillation; both output logits. */
+/** The two models of a distillation. */
 export interface DistillerModels {
   /** Trained already; frozen during distillation. */
   readonly teacher: tfl.LayersModel;
   /** Trained by `fit`. */
   readonly student: tfl.LayersModel;
+  /** What the teacher outputs; never guessed from its layers. @default 'logits' */
+  readonly teacherOutputs?: OutputKind;
+  /** What the student outputs. @default 'logits' */
+  readonly studentOutputs?: OutputKind;
 }
 
 /** Options of {@link Distiller.compile}, as in the Keras example. */
@@ -108,10 +112,14 @@ interface Compiled {
 export class Distiller {
   readonly teacher: tfl.LayersModel;
   readonly student: tfl.LayersModel;
+  readonly teacherOutputs: OutputKind;
+  readonly studentOutputs: OutputKind;
   private compiled: Compiled | null = null;
 
   constructor(models: DistillerModels) {
-    const {teacher, student} = models;
+    const {teacher, student, teacherOutputs = 'logits', studentOutputs = 'logits'} = models;
+    checkOutputKind(teacherOutputs);
+    checkOutputKind(studentOutputs);
     const t = teacher.outputs.map((o) => shapeString(o.shape));
     const s = student.outputs.map((o) => shapeString(o.shape));
     if (t.length !== 1 || s.length !== 1 || t[0] !== s[0]) {
@@ -125,6 +133,8 @@ export class Distiller {
     outputClasses(student, 'student');
     this.teacher = teacher;
     this.student = student;
+    this.teacherOutputs = teacherOutputs;
+    this.studentOutputs = studentOutputs;
   }
 
   /** Sets the optimizer, losses and their weighting; validates alpha and temperature. */
@@ -178,7 +188,12 @@ export class Distiller {
     const examples = new HostExamples(x, 'x');
     const labels = labelsToInt32(y, examples.count, numClasses, 'y');
     // Keras: validation reports the student's hard-label loss as valLoss, as the example's test_step does.
-    const validate = validationFn(this.student, options.validationData, evalBatchSize, numClasses, c.studentLossFn);
+    const validate = validationFn(this.student, options.validationData, {
+      batchSize: evalBatchSize,
+      numClasses,
+      lossFn: c.studentLossFn,
+      outputs: this.studentOutputs,
+    });
     const cached = cache ? this.teacherLogits(examples, evalBatchSize) : null;
     const vars = trainableVariables(this.student);
     const withAccuracy = c.metrics.includes('accuracy');
@@ -189,7 +204,7 @@ export class Distiller {
       try {
         const cost = c.optimizer.minimize(
           () => {
-            const studentLogits = this.student.apply(xb, {training: true}) as tf.Tensor;
+            const studentLogits = asLogits(this.student.apply(xb, {training: true}) as tf.Tensor, this.studentOutputs);
             const terms = distillerLoss(yb, teacherLogits, studentLogits, c);
             kept.push(tf.keep(studentLogits), tf.keep(terms.studentLoss), tf.keep(terms.distillationLoss));
             return terms.loss;
@@ -219,10 +234,10 @@ export class Distiller {
     checkPositiveInteger('batchSize', batchSize);
     const examples = new HostExamples(x, 'x');
     const labels = labelsToInt32(y, examples.count, outputClasses(this.student, 'student'), 'y');
-    return evaluateExamples(this.student, examples, labels, batchSize, c.studentLossFn);
+    return evaluateExamples(this.student, examples, labels, {batchSize, lossFn: c.studentLossFn, outputs: this.studentOutputs});
   }
 
-  /** The student's logits for `x`. */
+  /** The student's outputs for `x` (logits or probabilities, as the student gives them). */
   predict(x: tf.Tensor, batchSize = 256): tf.Tensor {
     return this.student.predict(x, {batchSize}) as tf.Tensor;
   }
@@ -234,7 +249,7 @@ export class Distiller {
   }
 
   private runTeacher(x: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => this.teacher.apply(x, {training: false}) as tf.Tensor);
+    return tf.tidy(() => asLogits(this.teacher.apply(x, {training: false}) as tf.Tensor, this.teacherOutputs));
   }
 
   /** Teacher logits of every example, `[count × classes]`, computed in inference batches. */

@@ -2,6 +2,7 @@ export {Distiller, distillerLoss} from './distiller.js';
 export type {DistillerCompileOptions, DistillerFitOptions, DistillerLossTerms, DistillerModels} from './distiller.js';
 export {
   KERAS_EPSILON,
+  asLogits,
   distillationKL,
   distillationLosses,
   distillationMSE,
@@ -13,6 +14,7 @@ export type {
   DistillationLossFn,
   DistillationLossName,
   KlDivergenceOptions,
+  OutputKind,
   StudentLossFn,
   StudentLossName,
 } from './losses.js';

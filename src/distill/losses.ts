@@ -127,6 +127,30 @@ export function distillationMSE(teacherLogits: tf.Tensor, studentLogits: tf.Tens
   return tf.tidy(() => tf.mean(tf.squaredDifference(studentLogits, teacherLogits)));
 }
 
+/**
+ * What a model's output holds: raw scores ('logits') or a softmax over them ('probabilities').
+ * Always stated by the caller, never inferred from layer names or activations.
+ */
+export type OutputKind = 'logits' | 'probabilities';
+
+/**
+ * Logits for the losses, which all take logits: probabilities become log-probabilities
+ * (clipped at 1e-7 like Keras), and softmax of log p is p again, so cross-entropy and KL see the
+ * same distributions. (The 'mse' loss then compares log-probabilities, which differ from the
+ * logits by one constant per row.)
+ */
+export function asLogits(outputs: tf.Tensor, kind: OutputKind): tf.Tensor {
+  if (kind === 'logits') return outputs;
+  checkOutputKind(kind);
+  return tf.tidy(() => tf.log(tf.clipByValue(outputs, KERAS_EPSILON, 1)));
+}
+
+export function checkOutputKind(kind: string): void {
+  if (kind !== 'logits' && kind !== 'probabilities') {
+    throw new UsageError(`outputs must be 'logits' or 'probabilities', got '${kind}'`);
+  }
+}
+
 /** A hard-label loss: integer labels [N] and the student's logits [N, C] → scalar. */
 export type StudentLossFn = (labels: tf.Tensor, studentLogits: tf.Tensor) => tf.Scalar;
 

@@ -12,6 +12,7 @@ export {
 export type {
   Batch,
   EpochLogs,
+  EvaluateOptions,
   Evaluation,
   FitOptions,
   History,

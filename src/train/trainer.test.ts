@@ -8,12 +8,13 @@ import type {HostArray} from './examples.js';
 import {evaluate, fit, kerasAdam, measureInference, trainLoop} from './trainer.js';
 import {HostExamples} from './examples.js';
 
-function tinyModel(seed: number, units = 3): tfl.Sequential {
+function tinyModel(seed: number, units = 3, softmax = false): tfl.Sequential {
   return tfl.sequential({
     layers: [
       tfl.layers.flatten({inputShape: [4, 4, 1]}),
       tfl.layers.dense({units: 8, activation: 'relu', kernelInitializer: tfl.initializers.glorotUniform({seed})}),
       tfl.layers.dense({units, kernelInitializer: tfl.initializers.glorotUniform({seed: seed + 1})}),
+      ...(softmax ? [tfl.layers.softmax()] : []),
     ],
   });
 }
@@ -199,5 +200,22 @@ describe('trainer', () => {
     expect(speed.images).toBe(20);
     expect(speed.imagesPerSecond).toBeGreaterThan(0);
     model.dispose();
+  });
+
+  it("a softmax model declared outputs: 'probabilities' trains and evaluates like its logit twin", async () => {
+    const {x, y} = toyData(48, 4);
+    const run = async (softmax: boolean) => {
+      const m = tinyModel(3, 3, softmax);
+      const outputs = softmax ? 'probabilities' : 'logits';
+      const history = await fit(m, x, y, {epochs: 2, batchSize: 16, outputs});
+      const ev = evaluate(m, x, y, {outputs});
+      m.dispose();
+      return {history, ev};
+    };
+    const p = await run(true);
+    const l = await run(false);
+    expect(p.history[1].loss).toBeCloseTo(l.history[1].loss, 4);
+    expect(p.ev.loss).toBeCloseTo(l.ev.loss, 4);
+    expect(p.ev.accuracy).toBe(l.ev.accuracy);
   });
 });

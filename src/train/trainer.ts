@@ -3,8 +3,8 @@ import '@tensorflow/tfjs-layers';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
-import {sparseCategoricalCrossentropy, studentLosses} from '../distill/losses.js';
-import type {StudentLossFn, StudentLossName} from '../distill/losses.js';
+import {asLogits, checkOutputKind, sparseCategoricalCrossentropy, studentLosses} from '../distill/losses.js';
+import type {OutputKind, StudentLossFn, StudentLossName} from '../distill/losses.js';
 import {deriveSeed, mulberry32, permutation} from '../util/random.js';
 import {UsageError} from '../util/registry.js';
 import {HostAdam} from './adam.js';
@@ -197,10 +197,12 @@ export interface FitOptions extends LoopOptions {
   readonly validationData?: readonly [Inputs, Labels];
   /** Batch size of validation. @default 256 */
   readonly validationBatchSize?: number;
+  /** What the model outputs; losses take logits, so probabilities are turned into log-probabilities. @default 'logits' */
+  readonly outputs?: OutputKind;
 }
 
 /**
- * Trains a classifier that outputs logits on integer labels; returns one row per epoch with
+ * Trains a classifier on integer labels; returns one row per epoch with
  * loss, accuracy and (with validation data) valLoss and valAccuracy.
  * @example const history = await fit(model, x, y, {epochs: 3, batchSize: 32, validationData: [xTest, yTest]});
  */
@@ -209,7 +211,10 @@ export async function fit(model: tfl.LayersModel, x: Inputs, y: Labels, options:
   const examples = new HostExamples(x, 'x');
   const labels = labelsToInt32(y, examples.count, numClasses, 'y');
   const lossFn = resolveStudentLoss(options.loss ?? 'sparse-categorical-crossentropy');
-  const validate = validationFn(model, options.validationData, options.validationBatchSize ?? 256, numClasses, lossFn);
+  const {outputs = 'logits', validationBatchSize = 256} = options;
+  checkOutputKind(outputs);
+  checkPositiveInteger('validationBatchSize', validationBatchSize);
+  const validate = validationFn(model, options.validationData, {batchSize: validationBatchSize, numClasses, lossFn, outputs});
   const ownOptimizer = options.optimizer == null;
   const optimizer = options.optimizer ?? kerasAdam();
   const vars = trainableVariables(model);
@@ -217,7 +222,7 @@ export async function fit(model: tfl.LayersModel, x: Inputs, y: Labels, options:
     let logits: tf.Tensor | undefined;
     const cost = optimizer.minimize(
       () => {
-        const out = model.apply(xb, {training: true}) as tf.Tensor;
+        const out = asLogits(model.apply(xb, {training: true}) as tf.Tensor, outputs);
         logits = tf.keep(out);
         return lossFn(yb, out);
       },
@@ -242,19 +247,27 @@ export function resolveStudentLoss(loss: StudentLossName | StudentLossFn): Stude
   return typeof loss === 'function' ? loss : studentLosses.get(loss);
 }
 
+/** How {@link evaluateExamples} runs a model and scores it. */
+export interface EvaluateOptions {
+  /** @default 256 */
+  readonly batchSize?: number;
+  /** @default sparseCategoricalCrossentropy */
+  readonly lossFn?: StudentLossFn;
+  /** What the model outputs. @default 'logits' */
+  readonly outputs?: OutputKind;
+}
+
 /** The epoch-end validation of `fit`-like loops, or undefined without validation data. */
 export function validationFn(
   model: tfl.LayersModel,
   validationData: readonly [Inputs, Labels] | undefined,
-  batchSize: number,
-  numClasses: number,
-  lossFn: StudentLossFn = sparseCategoricalCrossentropy,
+  options: EvaluateOptions & {readonly numClasses: number},
 ): ValidateFn | undefined {
   if (validationData == null) return undefined;
   const examples = new HostExamples(validationData[0], 'validationData x');
-  const labels = labelsToInt32(validationData[1], examples.count, numClasses, 'validationData y');
+  const labels = labelsToInt32(validationData[1], examples.count, options.numClasses, 'validationData y');
   return () => {
-    const r = evaluateExamples(model, examples, labels, batchSize, lossFn);
+    const r = evaluateExamples(model, examples, labels, options);
     return {valLoss: r.loss, valAccuracy: r.accuracy};
   };
 }
@@ -266,15 +279,20 @@ export interface Evaluation {
 }
 
 /**
- * Mean sparse categorical cross-entropy (from logits) and accuracy over `x`, run in inference
- * mode (batch norm uses its moving statistics, dropout is off).
- * @example const {loss, accuracy} = evaluate(model, xTest, yTest);
+ * Mean sparse categorical cross-entropy and accuracy over `x`, run in inference mode (batch
+ * norm uses its moving statistics, dropout is off). `options` may be just the batch size.
+ * @example const {loss, accuracy} = evaluate(model, xTest, yTest, 256);
  */
-export function evaluate(model: tfl.LayersModel, x: Inputs, y: Labels, batchSize = 256): Evaluation {
-  checkPositiveInteger('batchSize', batchSize);
+export function evaluate(
+  model: tfl.LayersModel,
+  x: Inputs,
+  y: Labels,
+  options: number | Omit<EvaluateOptions, 'lossFn'> = {},
+): Evaluation {
+  const opts = typeof options === 'number' ? {batchSize: options} : options;
   const examples = new HostExamples(x, 'x');
   const labels = labelsToInt32(y, examples.count, outputClasses(model), 'y');
-  return evaluateExamples(model, examples, labels, batchSize, sparseCategoricalCrossentropy);
+  return evaluateExamples(model, examples, labels, opts);
 }
 
 /** {@link evaluate} over examples already in host memory. */
@@ -282,9 +300,11 @@ export function evaluateExamples(
   model: tfl.LayersModel,
   examples: HostExamples,
   labels: Int32Array,
-  batchSize: number,
-  lossFn: StudentLossFn,
+  options: EvaluateOptions = {},
 ): Evaluation {
+  const {batchSize = 256, lossFn = sparseCategoricalCrossentropy, outputs = 'logits'} = options;
+  checkPositiveInteger('batchSize', batchSize);
+  checkOutputKind(outputs);
   let lossSum = 0;
   let correct = 0;
   const n = examples.count;
@@ -294,7 +314,7 @@ export function evaluateExamples(
     const [loss, acc] = tf.tidy(() => {
       const xb = examples.gather(range(start, end));
       const yb = tf.tensor1d(labels.subarray(start, end), 'int32');
-      const logits = model.apply(xb, {training: false}) as tf.Tensor;
+      const logits = asLogits(model.apply(xb, {training: false}) as tf.Tensor, outputs);
       return [lossFn(yb, logits).dataSync()[0], batchAccuracy(yb, logits)];
     });
     lossSum += loss * (end - start);
