@@ -200,29 +200,32 @@ export class Distiller {
 
     const step: StepFn = ({x: xb, y: yb, indices}) => {
       const teacherLogits = cached ? gatherRows(cached, numClasses, indices) : this.runTeacher(xb);
-      let kept: tf.Tensor[] = [teacherLogits];
+      // Kept out of minimize's scope for the logs; freed below.
+      const kept: {logits?: tf.Tensor; studentLoss?: tf.Scalar; distillationLoss?: tf.Scalar} = {};
+      let cost: tf.Scalar | null = null;
       try {
-        const cost = c.optimizer.minimize(
+        cost = c.optimizer.minimize(
           () => {
-            const studentLogits = asLogits(this.student.apply(xb, {training: true}) as tf.Tensor, this.studentOutputs);
-            const terms = distillerLoss(yb, teacherLogits, studentLogits, c);
-            kept.push(tf.keep(studentLogits), tf.keep(terms.studentLoss), tf.keep(terms.distillationLoss));
+            const logits = asLogits(this.student.apply(xb, {training: true}) as tf.Tensor, this.studentOutputs);
+            const terms = distillerLoss(yb, teacherLogits, logits, c);
+            kept.logits = tf.keep(logits);
+            kept.studentLoss = tf.keep(terms.studentLoss);
+            kept.distillationLoss = tf.keep(terms.distillationLoss);
             return terms.loss;
           },
           true,
           vars,
-        ) as tf.Scalar;
-        kept.push(cost);
-        const [, studentLogits, studentLoss, distillationLoss] = kept;
+        );
+        const {logits, studentLoss, distillationLoss} = kept as Required<typeof kept>;
         return {
-          loss: cost.dataSync()[0],
+          loss: (cost as tf.Scalar).dataSync()[0],
           studentLoss: studentLoss.dataSync()[0],
           distillationLoss: distillationLoss.dataSync()[0],
-          ...(withAccuracy ? {accuracy: batchAccuracy(yb, studentLogits)} : {}),
+          ...(withAccuracy ? {accuracy: batchAccuracy(yb, logits)} : {}),
         };
       } finally {
-        tf.dispose(kept);
-        kept = [];
+        const leftovers = [kept.logits, kept.studentLoss, kept.distillationLoss].filter((t) => t != null);
+        tf.dispose([teacherLogits, ...(cost ? [cost] : []), ...leftovers]);
       }
     };
     return trainLoop(examples, labels, step, {...options, validate});

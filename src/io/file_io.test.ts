@@ -9,6 +9,7 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import '../backend/index.js';
 import {deepTeacher} from '../models/convnets.js';
 import './index.js';
+import {UsageError} from '../util/registry.js';
 import {fileSystem, registerFileRouters} from './file_io.js';
 
 let root = '';
@@ -129,6 +130,7 @@ describe('file:// model IO', () => {
         `${jsonPath}: weight path "${bad}" points outside the model's directory ${dir}; refusing to read it`,
       );
     }
+    await expect(tfl.loadLayersModel(`file://${jsonPath}`)).rejects.toBeInstanceOf(UsageError);
     // A relative path below the directory is fine.
     await fs.mkdir(path.join(dir, 'shards'));
     await fs.rename(path.join(dir, 'weights.bin'), path.join(dir, 'shards', 'w.bin'));
