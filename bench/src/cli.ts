@@ -1,0 +1,132 @@
+#!/usr/bin/env node
+// `npm run bench`: native vs cpu kernel times, the sgemm ceiling, end-to-end training and
+// inference throughput of the Keras example's teacher and student, and PyTorch side by side.
+import {mkdirSync, writeFileSync} from 'node:fs';
+import path from 'node:path';
+import {fileURLToPath} from 'node:url';
+import {Command, InvalidArgumentError, Option} from 'commander';
+
+import {benchModel, type E2eResult, type StepBudget} from './e2e.js';
+import {hasNative, machineInfo, machineLine, setBackend} from './env.js';
+import {benchKernels} from './kernels.js';
+import {profileStep, type StepProfile} from './profile.js';
+import {e2eTable, kernelsTable, profileTable, sgemmTable, torchRatios, torchTable} from './report.js';
+import {benchSgemm} from './sgemm.js';
+import {benchTorch, type TorchResult} from './torch.js';
+import {now} from './timing.js';
+import {MODELS} from './train.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** The project root (bench/dist/cli.js → ../..). */
+export const projectRoot = path.resolve(here, '..', '..');
+
+export type Section = 'kernels' | 'sgemm' | 'e2e' | 'torch';
+const SECTIONS: readonly Section[] = ['kernels', 'sgemm', 'e2e', 'torch'];
+
+export interface BenchOptions {
+  readonly quick: boolean;
+  readonly only?: Section;
+  readonly steps: number;
+  readonly out: string;
+  readonly json: boolean;
+  readonly profile: boolean;
+  readonly cpuTeacher: boolean;
+  readonly reference: string;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
+    throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
+  }
+  return n;
+}
+
+function parseArgs(argv: string[]): BenchOptions {
+  const program = new Command('bench')
+    .description('Benchmark hafif\'s native TensorFlow.js backend against tfjs-backend-cpu and PyTorch.')
+    .option('--quick', 'fewer repetitions, no cpu timing of the big convolutions', false)
+    .addOption(new Option('--only <section>', 'run one section').choices(SECTIONS))
+    .option('--steps <n>', 'timed training steps per model (inference: max(3, n/4) batches)', positiveInt, 20)
+    .option('--out <file>', 'where to write the JSON results', 'bench-out/bench.json')
+    .option('--json', 'print the JSON results to stdout (tables go to stderr)', false)
+    .option('--profile', 'only profile one teacher and one student training step on native, kernel by kernel', false)
+    .option('--cpu-teacher', 'also time the teacher on the cpu backend (minutes)', false)
+    .option('--reference <path>', 'the PyTorch reference script',
+      path.resolve(projectRoot, '..', 'shared', 'reference', 'keras_kd_torch.py'))
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
+    .parse(argv);
+  return program.opts<BenchOptions>();
+}
+
+async function main(): Promise<void> {
+  const opts = parseArgs(process.argv);
+  const say = (s: string) => (opts.json ? process.stderr : process.stdout).write(s + '\n');
+  const machine = machineInfo();
+  const results: Record<string, unknown> = {machine, options: opts};
+  say(machineLine(machine));
+  say(`native kernels: ${machine.nativeKernels.join(', ') || 'none'}`);
+
+  const t0 = now();
+  if (opts.profile) {
+    if (!hasNative) throw new Error(`--profile needs the native backend: ${machine.nativeError}`);
+    const profiles: StepProfile[] = [];
+    for (const m of MODELS) {
+      const p = await profileStep(m, 'native');
+      profiles.push(p);
+      say(profileTable(p));
+    }
+    results.profile = profiles;
+  } else {
+    const run = (s: Section) => opts.only == null || opts.only === s;
+    if (!hasNative) say(`native backend unavailable (${machine.nativeError}): timing cpu only`);
+    if (run('kernels')) {
+      const rows = benchKernels({quick: opts.quick});
+      results.kernels = rows;
+      say(kernelsTable(rows));
+    }
+    if (run('sgemm') && hasNative) {
+      const rows = benchSgemm({quick: opts.quick});
+      results.sgemm = rows;
+      say(sgemmTable(rows));
+    }
+    let e2e: E2eResult[] = [];
+    let torch: TorchResult | null = null;
+    if (run('e2e') || run('torch')) {
+      const steps = opts.quick ? Math.min(opts.steps, 5) : opts.steps;
+      const train: StepBudget = {steps, budgetMs: opts.quick ? 5000 : 15000};
+      const infer: StepBudget = {steps: Math.max(3, Math.floor(steps / 4)), budgetMs: opts.quick ? 3000 : 8000};
+      // Native first, then PyTorch right after it, so the two see the same machine state.
+      if (hasNative && (run('e2e') || run('torch'))) {
+        for (const m of MODELS) e2e.push(benchModel(m, 'native', train, infer));
+      }
+      if (run('torch')) torch = benchTorch({reference: opts.reference, steps, threads: 2});
+      if (run('e2e')) {
+        const slow: StepBudget = {steps: Math.min(steps, opts.quick ? 2 : 5), budgetMs: opts.quick ? 5000 : 15000};
+        e2e.push(benchModel('student', 'cpu', train, infer));
+        if (opts.cpuTeacher) e2e.push(benchModel('teacher', 'cpu', {steps: slow.steps, budgetMs: 120_000}, slow));
+      }
+      if (hasNative) setBackend('native');
+      if (e2e.length) {
+        results.e2e = e2e;
+        say(e2eTable(e2e));
+      }
+      if (torch) {
+        const ratios = torchRatios(e2e, torch);
+        results.torch = {...torch, ratios};
+        say(torchTable(torch, ratios));
+      }
+    }
+  }
+  results.elapsedSeconds = (now() - t0) / 1000;
+
+  mkdirSync(path.dirname(path.resolve(opts.out)), {recursive: true});
+  writeFileSync(opts.out, JSON.stringify(results, null, 2) + '\n');
+  if (opts.json) process.stdout.write(JSON.stringify(results) + '\n');
+  else say(`results written to ${opts.out} (${(results.elapsedSeconds as number).toFixed(0)} s)`);
+}
+
+main().catch((e: Error) => {
+  process.stderr.write(`bench: ${e.stack ?? e.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,75 @@
+// End-to-end images/s: training steps at batch 32 and inference at batch 256, per model and backend.
+import * as tf from '@tensorflow/tfjs-core';
+
+import {peakRss, resetPeakRss, setBackend, type Backend} from './env.js';
+import {now, progress} from './timing.js';
+import {INFER_BATCH, makeSession, TRAIN_BATCH, type ModelName} from './train.js';
+
+export interface E2eResult {
+  readonly model: ModelName;
+  readonly backend: Backend;
+  readonly trainSteps: number;
+  readonly trainMsPerStep: number;
+  readonly trainImgPerSec: number;
+  readonly inferBatches: number;
+  readonly inferMsPerBatch: number;
+  readonly inferImgPerSec: number;
+  /** Largest RSS seen while training (sampled after each step), bytes. */
+  readonly trainRssBytes: number;
+  /** VmHWM after training, reset just before it when the kernel allows (`peakRssReset`). */
+  readonly peakRssBytes: number | null;
+  readonly peakRssReset: boolean;
+  readonly finalLoss: number;
+  readonly leakedTensors: number;
+}
+
+export interface StepBudget {
+  /** Timed steps at most. */
+  readonly steps: number;
+  /** Stop timing more steps after this many milliseconds. */
+  readonly budgetMs: number;
+}
+
+/** Runs `fn` `steps` times (fewer if the budget runs out, at least once) after warm-up; ms per call. */
+function measure(fn: () => void, b: StepBudget): {n: number; ms: number} {
+  const w = now();
+  fn();
+  if (now() - w < b.budgetMs / 20) fn(); // a second warm-up when cheap: Adam's slots appear on step 1
+  const t0 = now();
+  let n = 0;
+  do {
+    fn();
+    n++;
+  } while (n < b.steps && now() - t0 < b.budgetMs);
+  return {n, ms: (now() - t0) / n};
+}
+
+export function benchModel(model: ModelName, backend: Backend, train: StepBudget, infer: StepBudget): E2eResult {
+  setBackend(backend);
+  const before = tf.memory().numTensors;
+  const s = makeSession(model);
+  let finalLoss = NaN, trainRss = 0, peakRssReset = false, peakRssBytes: number | null = null;
+  let result: Omit<E2eResult, 'leakedTensors'>;
+  try {
+    progress(`e2e: ${model} training on ${backend}`);
+    peakRssReset = resetPeakRss();
+    const t = measure(() => {
+      finalLoss = s.trainStep();
+      trainRss = Math.max(trainRss, process.memoryUsage().rss);
+    }, train);
+    peakRssBytes = peakRss();
+    progress(`e2e: ${model} inference on ${backend}`);
+    const i = measure(() => s.inferStep(), infer);
+    result = {
+      model, backend,
+      trainSteps: t.n, trainMsPerStep: t.ms, trainImgPerSec: (1000 * TRAIN_BATCH) / t.ms,
+      inferBatches: i.n, inferMsPerBatch: i.ms, inferImgPerSec: (1000 * INFER_BATCH) / i.ms,
+      trainRssBytes: trainRss, peakRssBytes, peakRssReset, finalLoss,
+    };
+  } finally {
+    s.dispose();
+  }
+  const leakedTensors = tf.memory().numTensors - before;
+  if (leakedTensors !== 0) progress(`e2e: warning: ${leakedTensors} tensors left after ${model} on ${backend}`);
+  return {...result, leakedTensors};
+}

@@ -1,0 +1,82 @@
+// Human-readable tables (cli-table3) for each section of the bench.
+import Table from 'cli-table3';
+
+import type {E2eResult} from './e2e.js';
+import type {KernelResult} from './kernels.js';
+import type {StepProfile} from './profile.js';
+import type {SgemmRow} from './sgemm.js';
+import type {TorchResult} from './torch.js';
+import {fmt} from './timing.js';
+
+export function table(head: string[], rows: (string | number)[][], title?: string): string {
+  const t = new Table({head, style: {head: [], border: []}});
+  for (const r of rows) t.push(r.map(String));
+  return (title ? `${title}\n` : '') + t.toString();
+}
+
+/** The top `n` kernels of a profiled step, by kernel and input shapes. */
+export function profileTable(p: StepProfile, n = 15): string {
+  const other = p.profiledStepMs - p.kernelMs;
+  const rows = p.entries.slice(0, n).map((e) => [
+    e.kernel + (e.native ? '' : ' (cpu)'), e.inputShapes, e.calls, fmt(e.ms), fmt((100 * e.ms) / p.profiledStepMs, 2) + '%',
+  ]);
+  const byKernel = p.byKernel.slice(0, 10).map((e) => `${e.kernel}${e.native ? '' : '(cpu)'} ${fmt(e.ms)}`).join(', ');
+  return table(['kernel', 'input shapes', 'calls', 'ms', '% of step'], rows,
+    `${p.model} training step on ${p.backend}: ${p.stepMs == null ? '' : `${fmt(p.stepMs)} ms unprofiled, `}${fmt(p.profiledStepMs)} ms profiled ` +
+      `= ${fmt(p.kernelMs)} ms in ${p.entries.reduce((a, e) => a + e.calls, 0)} kernel calls + ${fmt(other)} ms outside ` +
+      `kernels (JS, tape, allocation)`) +
+    `\nby kernel: ${byKernel}`;
+}
+
+const ms = (t: {ms: number; reps: number; cold: boolean} | null) => (t ? `${fmt(t.ms)}${t.cold ? '*' : ''}` : '-');
+
+export function kernelsTable(rows: KernelResult[]): string {
+  return table(['kernel', 'where', 'shapes', 'native ms', 'cpu ms', 'speedup', 'native GFLOP/s', 'native GB/s'],
+    rows.map((r) => [r.kernel + (r.nativeKernel ? '' : ' (cpu)'), r.where, r.shapes, ms(r.native), ms(r.cpu),
+      r.speedup ? `${fmt(r.speedup)}×` : '-', fmt(r.nativeGflops), fmt(r.nativeGBps)]),
+    'Kernels (median ms; * = one cold call; "(cpu)" = native runs the cpu kernel)');
+}
+
+export function sgemmTable(rows: SgemmRow[]): string {
+  return table(['impl', 'threads', 'n', 'ms', 'GFLOP/s'],
+    rows.map((r) => [r.impl, r.threads, `${r.n}³`, r.ms == null ? r.note ?? '-' : fmt(r.ms), fmt(r.gflops)]),
+    'sgemm ceiling (addon.batchMatMul, one child process per thread count)');
+}
+
+const mb = (b: number | null) => (b == null ? '-' : `${fmt(b / 2 ** 20)} MB`);
+
+export function e2eTable(rows: E2eResult[]): string {
+  return table(['model', 'backend', 'train img/s', 'ms/step', 'steps', 'infer img/s (b256)', 'ms/batch', 'peak RSS'],
+    rows.map((r) => [r.model, r.backend, fmt(r.trainImgPerSec), fmt(r.trainMsPerStep), r.trainSteps,
+      fmt(r.inferImgPerSec), fmt(r.inferMsPerBatch), r.model === 'teacher' ? mb(r.peakRssBytes) : '-']),
+    'End to end (batch 32, Adam 1e-3, softmax cross-entropy; peak RSS = VmHWM while training)');
+}
+
+export interface TorchRatio {
+  readonly model: string;
+  readonly phase: 'train' | 'infer';
+  readonly native: number | null;
+  readonly torch: number | null;
+  readonly ratio: number | null;
+}
+
+export function torchRatios(e2e: E2eResult[], t: TorchResult): TorchRatio[] {
+  if (!t.available) return [];
+  const out: TorchRatio[] = [];
+  for (const row of t.rows) {
+    const n = e2e.find((r) => r.model === row.model && r.backend === 'native');
+    for (const phase of ['train', 'infer'] as const) {
+      const native = n ? (phase === 'train' ? n.trainImgPerSec : n.inferImgPerSec) : null;
+      const torch = phase === 'train' ? row.train_img_per_s : row.infer_img_per_s;
+      out.push({model: row.model, phase, native, torch, ratio: native != null ? native / torch : null});
+    }
+  }
+  return out;
+}
+
+export function torchTable(t: TorchResult, ratios: TorchRatio[]): string {
+  if (!t.available) return `PyTorch: skipped (${t.reason})`;
+  return table(['model', 'phase', 'native img/s', 'PyTorch img/s', 'native / PyTorch'],
+    ratios.map((r) => [r.model, r.phase, fmt(r.native), fmt(r.torch), r.ratio == null ? '-' : `${fmt(r.ratio)}×`]),
+    `PyTorch ${t.rows[0]?.torch ?? ''}, ${t.rows[0]?.threads ?? '?'} threads (${t.command})`);
+}

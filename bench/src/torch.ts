@@ -1,0 +1,36 @@
+// PyTorch side by side: the reference script's --throughput mode, run in the same bench.
+import {spawnSync} from 'node:child_process';
+import {existsSync} from 'node:fs';
+
+import {progress} from './timing.js';
+import type {ModelName} from './train.js';
+
+export const PYTHON = '/usr/bin/python3';
+
+export interface TorchRow {
+  readonly model: ModelName;
+  readonly train_img_per_s: number;
+  readonly infer_img_per_s: number;
+  readonly batch: number;
+  readonly threads: number;
+  readonly torch: string;
+}
+
+export type TorchResult = {readonly available: true; readonly rows: TorchRow[]; readonly command: string}
+  | {readonly available: false; readonly reason: string};
+
+export function benchTorch(opts: {reference: string; steps: number; threads: number}): TorchResult {
+  if (!existsSync(PYTHON)) return {available: false, reason: `${PYTHON} not found`};
+  if (!existsSync(opts.reference)) return {available: false, reason: `reference script ${opts.reference} not found`};
+  const probe = spawnSync(PYTHON, ['-c', 'import torch'], {encoding: 'utf8'});
+  if (probe.status !== 0) return {available: false, reason: `${PYTHON} cannot import torch`};
+  const args = [opts.reference, '--throughput', '--threads', String(opts.threads), '--batch', '32', '--steps',
+    String(opts.steps)];
+  progress(`torch: ${PYTHON} ${args.join(' ')}`);
+  const r = spawnSync(PYTHON, args, {encoding: 'utf8'});
+  if (r.status !== 0) {
+    return {available: false, reason: `reference exited ${r.status}: ${(r.stderr || '').trim().split('\n').pop()}`};
+  }
+  const rows = r.stdout.split('\n').filter((l) => l.trim().startsWith('{')).map((l) => JSON.parse(l) as TorchRow);
+  return {available: true, rows, command: `${PYTHON} ${args.join(' ')}`};
+}

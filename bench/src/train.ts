@@ -1,0 +1,54 @@
+// The training and inference steps a user of hafif runs: a tfjs-layers model, Adam, softmax
+// cross-entropy on logits with integer labels.
+import * as tf from '@tensorflow/tfjs-core';
+import type {LayersModel} from '@tensorflow/tfjs-layers';
+
+import {kerasStudent, kerasTeacher} from '../../dist/models/keras.js';
+
+export type ModelName = 'teacher' | 'student';
+export const MODELS: readonly ModelName[] = ['teacher', 'student'];
+
+export const TRAIN_BATCH = 32;
+export const INFER_BATCH = 256;
+
+/** A model with its optimizer and one batch of random data, on the active backend. */
+export interface Session {
+  readonly model: LayersModel;
+  /** One full optimizer step; returns the loss. */
+  trainStep(): number;
+  /** One forward pass over INFER_BATCH images; returns the first logit. */
+  inferStep(): number;
+  dispose(): void;
+}
+
+export function makeSession(name: ModelName, seed = 1): Session {
+  const model = (name === 'teacher' ? kerasTeacher : kerasStudent)({seed});
+  // Keras defaults, epsilon as in Keras (1e-7) rather than tfjs's 1e-8.
+  const optimizer = tf.train.adam(1e-3, 0.9, 0.999, 1e-7);
+  const x = tf.randomUniform([TRAIN_BATCH, 28, 28, 1], 0, 1, 'float32', seed);
+  const y = tf.randomUniform([TRAIN_BATCH], 0, 10, 'int32', seed + 1);
+  const xInfer = tf.randomUniform([INFER_BATCH, 28, 28, 1], 0, 1, 'float32', seed + 2);
+  const varList = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const loss = () => {
+    const logits = model.apply(x, {training: true}) as tf.Tensor;
+    return tf.losses.softmaxCrossEntropy(tf.cast(tf.oneHot(y, 10), 'float32'), logits) as tf.Scalar;
+  };
+  return {
+    model,
+    trainStep() {
+      const cost = optimizer.minimize(loss, true, varList);
+      if (cost == null) throw new Error(`${name}: optimizer.minimize returned no cost`);
+      const v = cost.dataSync()[0];
+      cost.dispose();
+      return v;
+    },
+    inferStep() {
+      return tf.tidy(() => (model.predict(xInfer) as tf.Tensor).dataSync()[0]);
+    },
+    dispose() {
+      optimizer.dispose();
+      model.dispose();
+      tf.dispose([x, y, xInfer]);
+    },
+  };
+}
