@@ -32,9 +32,10 @@ const ms = (t: {ms: number; reps: number; cold: boolean} | null) => (t ? `${fmt(
 
 export function kernelsTable(rows: KernelResult[]): string {
   return table(['kernel', 'where', 'shapes', 'native ms', 'cpu ms', 'speedup', 'native GFLOP/s', 'native GB/s'],
-    rows.map((r) => [r.kernel + (r.nativeKernel ? '' : ' (cpu)'), r.where, r.shapes, ms(r.native), ms(r.cpu),
+    rows.map((r) => [r.kernel + (r.nativeKernel ? '' : ' (cpu)'), r.where, r.shapes, ms(r.native),
+      r.cpu ? ms(r.cpu) : r.cpuCost === 'minutes' ? 'minutes' : 'skipped',
       r.speedup ? `${fmt(r.speedup)}×` : '-', fmt(r.nativeGflops), fmt(r.nativeGBps)]),
-    'Kernels (median ms; * = one cold call; "(cpu)" = native runs the cpu kernel)');
+    'Kernels (median ms; * = one cold call; "(cpu)" = native runs the cpu kernel; fwd+bias = what tfjs-layers calls)');
 }
 
 export function sgemmTable(rows: SgemmRow[]): string {
