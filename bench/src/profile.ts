@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import {isNativeKernel, setBackend, type Backend} from './env.js';
-import {now, progress} from './timing.js';
+import {median, now, progress} from './timing.js';
 import {makeSession, type ModelName} from './train.js';
 
 export interface ProfileEntry {
@@ -17,11 +17,13 @@ export interface ProfileEntry {
 export interface StepProfile {
   readonly model: ModelName;
   readonly backend: Backend;
-  /** Wall time of an unprofiled step (null when steps are so slow that it was skipped). */
-  readonly stepMs: number | null;
-  /** Wall time of the profiled step. */
+  /** Steps profiled; times and calls below are per step. */
+  readonly steps: number;
+  /** Median wall time of an unprofiled step. */
+  readonly stepMs: number;
+  /** Wall time of a profiled step. */
   readonly profiledStepMs: number;
-  /** Sum of the kernels' times in the profiled step. */
+  /** Sum of the kernels' times in a profiled step. */
   readonly kernelMs: number;
   /** Per kernel and input shapes, slowest first. */
   readonly entries: ProfileEntry[];
@@ -43,34 +45,42 @@ function aggregate(kernels: {name: string; kernelTimeMs: number; inputShapes: (n
   return [...m.values()].sort((a, b) => b.ms - a.ms);
 }
 
-/** Profiles one training step of `model` on `backend`, after one warm-up step. */
+/**
+ * Profiles training steps of `model` on `backend` after a warm-up step: the median of up to 5
+ * unprofiled steps (3 s budget), then up to 5 profiled steps (as many as the unprofiled run took),
+ * reported per step.
+ */
 export async function profileStep(model: ModelName, backend: Backend): Promise<StepProfile> {
   setBackend(backend);
   const s = makeSession(model);
   try {
     progress(`profile: ${model} on ${backend}, warm-up step`);
-    const w = now();
     s.trainStep();
-    let stepMs: number | null = null;
-    if (now() - w < 5000) {
-      const t0 = now();
+    const times: number[] = [];
+    const t0 = now();
+    while (times.length < 5 && now() - t0 < 3000) {
+      const t = now();
       s.trainStep();
-      stepMs = now() - t0;
+      times.push(now() - t);
     }
-    progress(`profile: ${model} on ${backend}, profiled step`);
+    const stepMs = median(times);
+    const n = times.length;
+    progress(`profile: ${model} on ${backend}, ${n} profiled step${n > 1 ? 's' : ''}`);
     const t1 = now();
     const info = await tf.profile(() => {
-      s.trainStep();
+      for (let i = 0; i < n; i++) s.trainStep();
     });
-    const profiledStepMs = now() - t1;
+    const profiledStepMs = (now() - t1) / n;
     // Ops with a custom gradient (fusedConv2d__op, ...) appear as scopes around their kernel: keep
     // registered kernels only, so no time is counted twice.
-    const kernels = info.kernels.filter((k) => tf.getKernel(k.name, backend) != null).map((k) => ({name: k.name, kernelTimeMs: Number(k.kernelTimeMs), inputShapes: k.inputShapes}));
+    const kernels = info.kernels.filter((k) => tf.getKernel(k.name, backend) != null).map(
+      (k) => ({name: k.name, kernelTimeMs: Number(k.kernelTimeMs) / n, inputShapes: k.inputShapes}));
+    const perStep = (es: ProfileEntry[]) => es.map((e) => ({...e, calls: e.calls / n}));
     return {
-      model, backend, stepMs, profiledStepMs,
+      model, backend, steps: n, stepMs, profiledStepMs,
       kernelMs: kernels.reduce((a, k) => a + k.kernelTimeMs, 0),
-      entries: aggregate(kernels, true),
-      byKernel: aggregate(kernels, false),
+      entries: perStep(aggregate(kernels, true)),
+      byKernel: perStep(aggregate(kernels, false)),
     };
   } finally {
     s.dispose();

@@ -16,16 +16,17 @@ export function table(head: string[], rows: (string | number)[][], title?: strin
 
 /** The top `n` kernels of a profiled step, by kernel and input shapes. */
 export function profileTable(p: StepProfile, n = 15): string {
-  const other = p.profiledStepMs - p.kernelMs;
+  const calls = p.entries.reduce((a, e) => a + e.calls, 0);
   const rows = p.entries.slice(0, n).map((e) => [
-    e.kernel + (e.native ? '' : ' (cpu)'), e.inputShapes, e.calls, fmt(e.ms), fmt((100 * e.ms) / p.profiledStepMs, 2) + '%',
+    e.kernel + (e.native ? '' : ' (cpu)'), e.inputShapes, fmt(e.calls), fmt(e.ms), fmt((100 * e.ms) / p.kernelMs, 2) + '%',
   ]);
-  const byKernel = p.byKernel.slice(0, 10).map((e) => `${e.kernel}${e.native ? '' : '(cpu)'} ${fmt(e.ms)}`).join(', ');
-  return table(['kernel', 'input shapes', 'calls', 'ms', '% of step'], rows,
-    `${p.model} training step on ${p.backend}: ${p.stepMs == null ? '' : `${fmt(p.stepMs)} ms unprofiled, `}${fmt(p.profiledStepMs)} ms profiled ` +
-      `= ${fmt(p.kernelMs)} ms in ${p.entries.reduce((a, e) => a + e.calls, 0)} kernel calls + ${fmt(other)} ms outside ` +
-      `kernels (JS, tape, allocation)`) +
-    `\nby kernel: ${byKernel}`;
+  const byKernel = p.byKernel.slice(0, 12).map((e) => `${e.kernel}${e.native ? '' : '(cpu)'} ${fmt(e.ms)}`).join(', ');
+  // Profiling slows the JS around kernels, so the time outside them is estimated from an unprofiled step.
+  const outside = `; outside kernels (JS, tape, allocation) ≈ ${fmt(p.stepMs - p.kernelMs)} ms`;
+  return table(['kernel', 'input shapes', 'calls', 'ms', '% of kernel time'], rows,
+    `${p.model} training step on ${p.backend} (per step, ${p.steps} profiled): ${fmt(p.stepMs)} ms unprofiled, ` +
+      `${fmt(p.profiledStepMs)} ms profiled, ${fmt(p.kernelMs)} ms in ${calls} kernel calls${outside}`) +
+    `\nby kernel (ms): ${byKernel}`;
 }
 
 const ms = (t: {ms: number; reps: number; cold: boolean} | null) => (t ? `${fmt(t.ms)}${t.cold ? '*' : ''}` : '-');
