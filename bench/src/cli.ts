@@ -59,6 +59,9 @@ function parseArgs(argv: string[]): BenchOptions {
   return program.opts<BenchOptions>();
 }
 
+/** A problem to report in one line, without a stack trace. */
+class UserError extends Error {}
+
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv);
   const say = (s: string) => (opts.json ? process.stderr : process.stdout).write(s + '\n');
@@ -69,7 +72,7 @@ async function main(): Promise<void> {
 
   const t0 = now();
   if (opts.profile) {
-    if (!hasNative) throw new Error(`--profile needs the native backend: ${machine.nativeError}`);
+    if (!hasNative) throw new UserError(`--profile needs the native backend: ${machine.nativeError}`);
     const profiles: StepProfile[] = [];
     for (const m of MODELS) {
       const p = await profileStep(m, 'native');
@@ -85,10 +88,14 @@ async function main(): Promise<void> {
       results.kernels = rows;
       say(kernelsTable(rows));
     }
-    if (run('sgemm') && hasNative) {
-      const rows = benchSgemm({quick: opts.quick});
-      results.sgemm = rows;
-      say(sgemmTable(rows));
+    if (run('sgemm')) {
+      if (hasNative) {
+        const rows = benchSgemm({quick: opts.quick});
+        results.sgemm = rows;
+        say(sgemmTable(rows));
+      } else {
+        say('sgemm: skipped (native addon unavailable)');
+      }
     }
     let e2e: E2eResult[] = [];
     let torch: TorchResult | null = null;
@@ -127,6 +134,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: Error) => {
-  process.stderr.write(`bench: ${e.stack ?? e.message}\n`);
+  process.stderr.write(`bench: ${e instanceof UserError ? e.message : e.stack ?? e.message}\n`);
   process.exit(1);
 });
