@@ -134,7 +134,9 @@ async function replaceDir(tmp: string, target: string): Promise<void> {
     return;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'EISDIR') throw e;
+    // Renaming onto an existing directory: ENOTEMPTY/EEXIST on POSIX, EPERM on Windows.
+    const occupied = code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'EISDIR';
+    if (!occupied && !(code === 'EPERM' && process.platform === 'win32')) throw e;
   }
   const old = path.join(path.dirname(target), `.${path.basename(target)}.old-${randomBytes(4).toString('hex')}`);
   await fs.rename(target, old);
