@@ -43,7 +43,8 @@ export function makeSession(name: ModelName, seed = 1): Session {
       return v;
     },
     inferStep() {
-      return tf.tidy(() => (model.predict(xInfer) as tf.Tensor).dataSync()[0]);
+      // predict() splits its input into batches of 32 unless told otherwise.
+      return tf.tidy(() => (model.predict(xInfer, {batchSize: INFER_BATCH}) as tf.Tensor).dataSync()[0]);
     },
     dispose() {
       optimizer.dispose();
