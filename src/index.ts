@@ -9,3 +9,4 @@ export * from './distill/index.js';
 export * from './train/index.js';
 export * from './models/index.js';
 export * from './io/index.js';
+export * from './data/index.js';

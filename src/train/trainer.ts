@@ -344,8 +344,12 @@ export function measureInference(
   checkPositiveInteger('repeats', repeats);
   const examples = new HostExamples(x, 'x');
   const n = examples.count;
-  const run = (start: number, end: number) =>
-    tf.tidy(() => (model.apply(examples.gather(range(start, end)), {training: false}) as tf.Tensor).dataSync());
+  // tidy() would walk a returned typed array element by element: read the values outside it.
+  const run = (start: number, end: number) => {
+    const out = tf.tidy(() => model.apply(examples.gather(range(start, end)), {training: false}) as tf.Tensor);
+    out.dataSync();
+    out.dispose();
+  };
   run(0, Math.min(batchSize, n));
   const t0 = performance.now();
   for (let r = 0; r < repeats; r++) {
