@@ -1,4 +1,5 @@
 // The `hafif` command line. Each subcommand lives in its own file and registers itself here.
+import '../index.js'; // registers the native backend and the file:// model routers
 import {Command, CommanderError} from 'commander';
 
 import {UsageError} from '../util/registry.js';
