@@ -19,7 +19,9 @@
         "native/bind_conv.cc",
         "native/bind_pool.cc",
         "native/bind_elementwise.cc",
-        "native/bind_reduce.cc"
+        "native/bind_reduce.cc",
+        "native/optim.cc",
+        "native/bind_optim.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

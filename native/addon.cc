@@ -10,6 +10,7 @@ void InitConv(Napi::Env env, Napi::Object exports);
 void InitPool(Napi::Env env, Napi::Object exports);
 void InitElementwise(Napi::Env env, Napi::Object exports);
 void InitReduce(Napi::Env env, Napi::Object exports);
+void InitOptim(Napi::Env env, Napi::Object exports);
 }  // namespace hafif
 
 namespace {
@@ -27,6 +28,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   hafif::InitPool(env, exports);
   hafif::InitElementwise(env, exports);
   hafif::InitReduce(env, exports);
+  hafif::InitOptim(env, exports);
   return exports;
 }
 

@@ -136,4 +136,12 @@ struct StridedCopy {
 void strided_copy(const StridedCopy& c, const float* src, float* dst);
 // out[o, offset_i + j] = inputs[i][o, j] for 2-D views [outer, cols[i]] (concat along axis 1).
 void concat2d(const float* const* inputs, const int64_t* cols, int64_t n, float* out, int64_t outer);
+// ---- optim.cc ----
+// One Adam step (HostAdam's arithmetic in float32): m = b1*m + (1-b1)*g, v = b2*v + (1-b2)*g^2,
+// w_out = w - step_size*m / (sqrt(v)*inv_sqrt_bc2 + epsilon), with step_size = lr / (1 - b1^t) and
+// inv_sqrt_bc2 = 1 / sqrt(1 - b2^t). m and v are updated in place; m, v and w_out overlap nothing.
+struct AdamStep {
+  float beta1, beta2, step_size, inv_sqrt_bc2, epsilon;
+};
+void adam_update(const AdamStep& s, const float* g, float* m, float* v, const float* w, float* w_out, int64_t n);
 }  // namespace hafif

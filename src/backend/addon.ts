@@ -76,6 +76,14 @@ export interface NativeAddon {
   padV2(x: Float32Array, out: Float32Array, shape: number[], paddings: number[], constantValue: number): void;
   /** Concat of 2-D views [outer, cols[i]] along axis 1. */
   concat(inputs: Float32Array[], out: Float32Array, outer: number, cols: number[]): void;
+  // -- optim --
+  /**
+   * One Adam step for one variable (HostAdam's update): m and v are updated in place, the new weights
+   * are written to wOut. stepSize = lr / (1 - beta1^t), invSqrtBc2 = 1 / sqrt(1 - beta2^t).
+   * m, v and wOut may not share memory with any other argument.
+   */
+  adamUpdate(g: Float32Array, m: Float32Array, v: Float32Array, w: Float32Array, wOut: Float32Array,
+    beta1: number, beta2: number, stepSize: number, invSqrtBc2: number, epsilon: number): void;
   [name: string]: unknown;
 }
 

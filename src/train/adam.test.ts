@@ -1,25 +1,40 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
-import {afterEach, beforeEach, describe, expect, it} from 'vitest';
+import {afterAll, afterEach, beforeEach, describe, expect, it, vi} from 'vitest';
 
-import '../backend/index.js';
+import {addon} from '../backend/addon.js';
+import {nativeAvailable} from '../backend/index.js';
 import {HostAdam} from './adam.js';
 
-describe('HostAdam', () => {
+// The C++ update on `native`, the JavaScript loop on `cpu`; both must give tf.train.adam's numbers.
+const backends = nativeAvailable() ? (['native', 'cpu'] as const) : (['cpu'] as const);
+const initialBackend = tf.getBackend();
+
+afterAll(async () => {
+  await tf.setBackend(initialBackend);
+});
+
+describe.each(backends)('HostAdam on %s', (backend) => {
   let before = 0;
-  beforeEach(() => {
+  let counter = 0;
+  /** Variable names are global to the engine: unique per test and backend. */
+  const unique = (s: string) => `adam_${backend}_${s}_${counter++}`;
+  beforeEach(async () => {
+    await tf.setBackend(backend);
     before = tf.memory().numTensors;
   });
   afterEach(() => {
+    vi.restoreAllMocks();
     expect(tf.memory().numTensors).toBe(before);
   });
 
   it('first step by hand: moves each weight by lr·sign(g) (bias correction makes m̂/sqrt(v̂) = g/|g|)', () => {
     // t=1: m = 0.1·g, v = 0.001·g², m̂ = g, v̂ = g² → w − lr·g/(|g| + ε) ≈ w − lr·sign(g)
-    const w = tf.tidy(() => tf.variable(tf.tensor1d([1, -2, 3]), true, 'adam_hand_w'));
+    const name = unique('hand');
+    const w = tf.tidy(() => tf.variable(tf.tensor1d([1, -2, 3]), true, name));
     const opt = new HostAdam({learningRate: 0.1});
     const g = tf.tensor1d([0.5, -4, 1e-3]);
-    opt.applyGradients({adam_hand_w: g});
+    opt.applyGradients({[name]: g});
     const got = w.dataSync();
     const want = [1 - 0.1 * (0.5 / (0.5 + 1e-7)), -2 + 0.1 * (4 / (4 + 1e-7)), 3 - 0.1 * (1e-3 / (1e-3 + 1e-7))];
     got.forEach((v, i) => expect(Math.abs(v - want[i])).toBeLessThan(1e-6));
@@ -29,31 +44,55 @@ describe('HostAdam', () => {
   });
 
   it('matches tf.train.adam over several steps of random gradients', () => {
-    const shapes = [[3, 4], [7], [2, 2, 2]];
+    // One large variable so the native update splits it across threads.
+    const shapes = [[3, 4], [7], [2, 2, 2], [300, 200]];
+    const a = shapes.map(() => unique('a'));
+    const b = shapes.map(() => unique('b'));
     // tidy frees each variable's initial tensor; the variable keeps the data.
-    const mine = shapes.map((s, i) => tf.tidy(() => tf.variable(tf.randomNormal(s, 0, 1, 'float32', i), true, `adam_a${i}`)));
-    const ref = mine.map((v, i) => tf.tidy(() => tf.variable(v.clone(), true, `adam_b${i}`)));
-    const a = new HostAdam({learningRate: 0.01, epsilon: 1e-7});
-    const b = tf.train.adam(0.01, 0.9, 0.999, 1e-7);
+    const mine = shapes.map((s, i) => tf.tidy(() => tf.variable(tf.randomNormal(s, 0, 1, 'float32', i), true, a[i])));
+    const ref = mine.map((v, i) => tf.tidy(() => tf.variable(v.clone(), true, b[i])));
+    const optA = new HostAdam({learningRate: 0.01, epsilon: 1e-7});
+    const optB = tf.train.adam(0.01, 0.9, 0.999, 1e-7);
+    const update = addon != null ? vi.spyOn(addon, 'adamUpdate') : null;
     for (let step = 0; step < 6; step++) {
       const grads = shapes.map((s, i) => tf.randomNormal(s, 0, step + 1, 'float32', 100 * step + i));
       // Passing the variables in different orders also checks moments are kept per name.
-      a.applyGradients(Object.fromEntries(grads.map((g, i) => [`adam_a${i}`, g]).reverse()));
-      b.applyGradients(grads.map((g, i) => ({name: `adam_b${i}`, tensor: g})));
+      optA.applyGradients(Object.fromEntries(grads.map((g, i) => [a[i], g]).reverse()));
+      optB.applyGradients(grads.map((g, i) => ({name: b[i], tensor: g})));
       tf.dispose(grads);
     }
+    // The native path is the one under test on native, and only there.
+    expect(update?.mock.calls.length ?? 0).toBe(backend === 'native' ? 6 * shapes.length : 0);
     mine.forEach((v, i) => {
       const x = v.dataSync();
       const y = ref[i].dataSync();
+      expect(x.length).toBe(y.length);
       x.forEach((xi, j) => expect(Math.abs(xi - y[j])).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(y[j]))));
     });
-    a.dispose();
-    b.dispose();
+    optA.dispose();
+    optB.dispose();
     tf.dispose([...mine, ...ref]);
   });
 
+  it('leaves tensors and arrays taken from a variable before a step unchanged', () => {
+    const name = unique('alias');
+    const w = tf.tidy(() => tf.variable(tf.tensor2d([[1, 2], [3, 4]]), true, name));
+    const copy = w.clone(); // shares the variable's data until assign() swaps it
+    const flat = tf.reshape(w, [4]);
+    const values = w.dataSync();
+    const opt = new HostAdam({learningRate: 0.5});
+    const g = tf.ones([2, 2]);
+    opt.applyGradients({[name]: g});
+    expect(Array.from(copy.dataSync())).toEqual([1, 2, 3, 4]);
+    expect(Array.from(flat.dataSync())).toEqual([1, 2, 3, 4]);
+    expect(Array.from(values)).toEqual([1, 2, 3, 4]);
+    w.dataSync().forEach((v, i) => expect(v).toBeCloseTo(i + 1 - 0.5, 5));
+    tf.dispose([w, copy, flat, g]);
+    opt.dispose();
+  });
+
   it('minimizes a quadratic through optimizer.minimize', () => {
-    const w = tf.tidy(() => tf.variable(tf.tensor1d([5, -3]), true, 'adam_quad_w'));
+    const w = tf.tidy(() => tf.variable(tf.tensor1d([5, -3]), true, unique('quad')));
     const target = tf.tensor1d([1, 2]);
     const opt = new HostAdam({learningRate: 0.1});
     for (let i = 0; i < 300; i++) {
@@ -65,5 +104,47 @@ describe('HostAdam', () => {
     expect(Math.abs(v[1] - 2)).toBeLessThan(1e-2);
     tf.dispose([w, target]);
     opt.dispose();
+  });
+
+  it('names the variable when its gradient has the wrong size', () => {
+    const name = unique('shape');
+    const w = tf.tidy(() => tf.variable(tf.zeros([3]), true, name));
+    const g = tf.ones([4]);
+    const opt = new HostAdam();
+    expect(() => opt.applyGradients({[name]: g})).toThrow(`HostAdam: gradient of ${name} has shape [4], expected float32 [3]`);
+    tf.dispose([w, g]);
+    opt.dispose();
+  });
+});
+
+describe.runIf(addon != null)('addon.adamUpdate', () => {
+  const native = addon as NonNullable<typeof addon>;
+  const f32 = (n: number) => new Float32Array(n);
+
+  it('computes one step by hand', () => {
+    // β1 = 0.5, β2 = 0.75: m = 0.5·0.2 + 0.5·1 = 0.6, v = 0.75·0.04 + 0.25·1 = 0.28,
+    // w = 2 − 0.1·0.6 / (sqrt(0.28)·2 + 0.01) = 2 − 0.06 / 1.068301...
+    const m = new Float32Array([0.2]);
+    const v = new Float32Array([0.04]);
+    const out = f32(1);
+    native.adamUpdate(new Float32Array([1]), m, v, new Float32Array([2]), out, 0.5, 0.75, 0.1, 2, 0.01);
+    expect(m[0]).toBeCloseTo(0.6, 6);
+    expect(v[0]).toBeCloseTo(0.28, 6);
+    expect(out[0]).toBeCloseTo(2 - 0.06 / (Math.sqrt(0.28) * 2 + 0.01), 6);
+  });
+
+  it('rejects mismatched lengths and overlapping outputs with the kernel name', () => {
+    expect(() => native.adamUpdate(f32(3), f32(3), f32(2), f32(3), f32(3), 0.9, 0.999, 1e-3, 1, 1e-7)).toThrow(
+      'adamUpdate: v has 2 elements, expected 3');
+    const shared = f32(6);
+    const m = shared.subarray(0, 3);
+    const out = shared.subarray(2, 5);
+    expect(() => native.adamUpdate(f32(3), m, f32(3), f32(3), out, 0.9, 0.999, 1e-3, 1, 1e-7)).toThrow(
+      'adamUpdate: m and wOut share memory');
+    // The gradient may be the weights themselves (both are only read).
+    const w = new Float32Array([1, 2, 3]);
+    expect(() => native.adamUpdate(w, f32(3), f32(3), w, f32(3), 0.9, 0.999, 1e-3, 1, 1e-7)).not.toThrow();
+    expect(() => native.adamUpdate(f32(3), f32(3), f32(3), f32(3), f32(3), 0.9, 0.999, 'x' as unknown as number, 1, 1e-7))
+      .toThrow('adamUpdate: stepSize must be a number');
   });
 });

@@ -1,5 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 
+import {addon} from '../backend/addon.js';
+import type {NativeAddon} from '../backend/addon.js';
+
 /** Options of {@link HostAdam}; the defaults are Keras'. */
 export interface AdamOptions {
   /** @default 1e-3 */
@@ -12,12 +15,27 @@ export interface AdamOptions {
   readonly epsilon?: number;
 }
 
+/** True when the C++ update can run: the addon is loaded and `native` holds the tensors. */
+function nativeAdam(): boolean {
+  return addon != null && tf.getBackend() === 'native';
+}
+
+/**
+ * A Float32Array without zero-filling: a fresh multi-megabyte `new Float32Array` costs a page
+ * fault per 4 KiB on first write, recycled malloc memory does not. Every element gets written.
+ */
+function uninitializedF32(n: number): Float32Array {
+  const b = Buffer.allocUnsafeSlow(n * 4);
+  return new Float32Array(b.buffer, b.byteOffset, n);
+}
+
 /**
  * Adam (Kingma & Ba, 2015) with the update of `tf.train.adam` and PyTorch:
  * `m ← β1·m + (1−β1)·g`, `v ← β2·v + (1−β2)·g²`,
  * `w ← w − lr · (m / (1−β1^t)) / (sqrt(v / (1−β2^t)) + ε)`,
  * fused into one pass per variable over host memory instead of ~15 tfjs ops per variable
- * (on the cpu and native backends tensor data already lives in host memory). Moments are
+ * (on the cpu and native backends tensor data already lives in host memory). On `native` the
+ * pass is C++ on all cores (native/optim.cc), elsewhere a JavaScript loop. Moments are
  * float32 arrays keyed by variable name, so they take no tensors.
  *
  * Keras: Keras adds ε to sqrt(v) before bias correction (ε·sqrt(1−β2^t) here); the two agree
@@ -61,23 +79,33 @@ export class HostAdam extends tf.Optimizer {
       const variable = tf.engine().registeredVariables[name];
       if (variable == null) throw new Error(`HostAdam: no variable named ${name}`);
       if (variable.dtype !== 'float32') throw new Error(`HostAdam: variable ${name} is ${variable.dtype}, expected float32`);
-      const g = grad.dataSync() as Float32Array;
-      const w = variable.dataSync() as Float32Array;
+      const g = grad.dataSync();
+      const w = variable.dataSync();
+      if (!(g instanceof Float32Array) || !(w instanceof Float32Array) || g.length !== w.length) {
+        throw new Error(`HostAdam: gradient of ${name} has shape [${grad.shape}], expected float32 [${variable.shape}]`);
+      }
       let state = this.moments.get(name);
       if (state == null) {
         state = {m: new Float32Array(w.length), v: new Float32Array(w.length)};
         this.moments.set(name, state);
+      } else if (state.m.length !== w.length) {
+        throw new Error(`HostAdam: variable ${name} has ${w.length} weights, its moments ${state.m.length}`);
       }
       const {m, v} = state;
-      // A new array: the variable's current buffer may be shared with tensors that still read it.
-      const out = new Float32Array(w.length);
-      for (let i = 0; i < w.length; i++) {
-        const gi = g[i];
-        const mi = b1 * m[i] + c1 * gi;
-        const vi = b2 * v[i] + c2 * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        out[i] = w[i] - (stepSize * mi) / (Math.sqrt(vi) * invSqrtBc2 + eps);
+      // A new array, never an update in place: the variable's current buffer may be shared with
+      // tensors made from it (clone, reshape) and with arrays dataSync() returned.
+      const out = uninitializedF32(w.length);
+      if (nativeAdam()) {
+        (addon as NativeAddon).adamUpdate(g, m, v, w, out, b1, b2, stepSize, invSqrtBc2, eps);
+      } else {
+        for (let i = 0; i < w.length; i++) {
+          const gi = g[i];
+          const mi = b1 * m[i] + c1 * gi;
+          const vi = b2 * v[i] + c2 * gi * gi;
+          m[i] = mi;
+          v[i] = vi;
+          out[i] = w[i] - (stepSize * mi) / (Math.sqrt(vi) * invSqrtBc2 + eps);
+        }
       }
       const next = tf.tensor(out, variable.shape, 'float32');
       variable.assign(next);
