@@ -14,7 +14,7 @@ import {e2eTable, kernelsTable, profileTable, sgemmTable, torchRatios, torchTabl
 import {benchSgemm} from './sgemm.js';
 import {benchTorch, type TorchResult} from './torch.js';
 import {now} from './timing.js';
-import {MODELS} from './train.js';
+import {MODELS, TRAINERS} from './train.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The project root (bench/dist/cli.js → ../..). */
@@ -50,7 +50,7 @@ function parseArgs(argv: string[]): BenchOptions {
     .option('--steps <n>', 'timed training steps per model (inference: max(3, n/4) batches)', positiveInt, 20)
     .option('--out <file>', 'where to write the JSON results', 'bench-out/bench.json')
     .option('--json', 'print the JSON results to stdout (tables go to stderr)', false)
-    .option('--profile', 'only profile one teacher and one student training step on native, kernel by kernel', false)
+    .option('--profile', 'only profile teacher and student training steps (hafif fit and tf.train.adam) on native, kernel by kernel', false)
     .option('--cpu-teacher', 'also time the teacher, and its conv2 filter gradient, on the cpu backend (minutes)', false)
     .option('--reference <path>', 'the PyTorch reference script',
       path.resolve(projectRoot, '..', 'shared', 'reference', 'keras_kd_torch.py'))
@@ -75,9 +75,11 @@ async function main(): Promise<void> {
     if (!hasNative) throw new UserError(`--profile needs the native backend: ${machine.nativeError}`);
     const profiles: StepProfile[] = [];
     for (const m of MODELS) {
-      const p = await profileStep(m, 'native');
-      profiles.push(p);
-      say(profileTable(p));
+      for (const trainer of TRAINERS) {
+        const p = await profileStep(m, trainer, 'native');
+        profiles.push(p);
+        say(profileTable(p));
+      }
     }
     results.profile = profiles;
   } else {
@@ -105,13 +107,16 @@ async function main(): Promise<void> {
       const infer: StepBudget = {steps: Math.max(3, Math.floor(steps / 4)), budgetMs: opts.quick ? 3000 : 8000};
       // Native first, then PyTorch right after it, so the two see the same machine state.
       if (hasNative && (run('e2e') || run('torch'))) {
-        for (const m of MODELS) e2e.push(benchModel(m, 'native', train, infer));
+        for (const m of MODELS) {
+          e2e.push(benchModel(m, 'native', 'hafif', train, null));
+          e2e.push(benchModel(m, 'native', 'tfjs', train, infer));
+        }
       }
       if (run('torch')) torch = benchTorch({reference: opts.reference, steps, threads: 2});
       if (run('e2e')) {
         const slow: StepBudget = {steps: Math.min(steps, opts.quick ? 2 : 5), budgetMs: opts.quick ? 5000 : 15000};
-        e2e.push(benchModel('student', 'cpu', train, infer));
-        if (opts.cpuTeacher) e2e.push(benchModel('teacher', 'cpu', {steps: slow.steps, budgetMs: 120_000}, slow));
+        e2e.push(benchModel('student', 'cpu', 'tfjs', train, infer));
+        if (opts.cpuTeacher) e2e.push(benchModel('teacher', 'cpu', 'tfjs', {steps: slow.steps, budgetMs: 120_000}, slow));
       }
       if (hasNative) setBackend('native');
       if (e2e.length) {

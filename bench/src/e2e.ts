@@ -3,17 +3,20 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import {peakRss, resetPeakRss, setBackend, type Backend} from './env.js';
 import {now, progress} from './timing.js';
-import {INFER_BATCH, makeSession, TRAIN_BATCH, type ModelName} from './train.js';
+import {INFER_BATCH, makeSession, TRAIN_BATCH, TRAINER_LABEL, type ModelName, type Trainer} from './train.js';
 
 export interface E2eResult {
   readonly model: ModelName;
   readonly backend: Backend;
+  /** Whose training step was timed (see train.ts). */
+  readonly trainer: Trainer;
   readonly trainSteps: number;
   readonly trainMsPerStep: number;
   readonly trainImgPerSec: number;
-  readonly inferBatches: number;
-  readonly inferMsPerBatch: number;
-  readonly inferImgPerSec: number;
+  /** Inference does not depend on the trainer: null when this row did not time it. */
+  readonly inferBatches: number | null;
+  readonly inferMsPerBatch: number | null;
+  readonly inferImgPerSec: number | null;
   /** Largest RSS seen while training (sampled after each step), bytes. */
   readonly trainRssBytes: number;
   /** VmHWM after training, reset just before it when the kernel allows (`peakRssReset`). */
@@ -44,32 +47,38 @@ function measure(fn: () => void, b: StepBudget): {n: number; ms: number} {
   return {n, ms: (now() - t0) / n};
 }
 
-export function benchModel(model: ModelName, backend: Backend, train: StepBudget, infer: StepBudget): E2eResult {
+/** Times training with `trainer`'s step, then inference unless `infer` is null. */
+export function benchModel(model: ModelName, backend: Backend, trainer: Trainer, train: StepBudget,
+  infer: StepBudget | null): E2eResult {
   setBackend(backend);
   const before = tf.memory().numTensors;
-  const s = makeSession(model);
+  const s = makeSession(model, trainer);
+  const what = `${model} (${TRAINER_LABEL[trainer]})`;
   let finalLoss = NaN, trainRss = 0, peakRssReset = false, peakRssBytes: number | null = null;
   let result: Omit<E2eResult, 'leakedTensors'>;
   try {
-    progress(`e2e: ${model} training on ${backend}`);
+    progress(`e2e: ${what} training on ${backend}`);
     peakRssReset = resetPeakRss();
     const t = measure(() => {
       finalLoss = s.trainStep();
       trainRss = Math.max(trainRss, process.memoryUsage().rss);
     }, train);
     peakRssBytes = peakRss();
-    progress(`e2e: ${model} inference on ${backend}`);
-    const i = measure(() => s.inferStep(), infer);
+    let i: {n: number; ms: number} | null = null;
+    if (infer) {
+      progress(`e2e: ${model} inference on ${backend}`);
+      i = measure(() => s.inferStep(), infer);
+    }
     result = {
-      model, backend,
+      model, backend, trainer,
       trainSteps: t.n, trainMsPerStep: t.ms, trainImgPerSec: (1000 * TRAIN_BATCH) / t.ms,
-      inferBatches: i.n, inferMsPerBatch: i.ms, inferImgPerSec: (1000 * INFER_BATCH) / i.ms,
+      inferBatches: i?.n ?? null, inferMsPerBatch: i?.ms ?? null, inferImgPerSec: i ? (1000 * INFER_BATCH) / i.ms : null,
       trainRssBytes: trainRss, peakRssBytes, peakRssReset, finalLoss,
     };
   } finally {
     s.dispose();
   }
   const leakedTensors = tf.memory().numTensors - before;
-  if (leakedTensors !== 0) progress(`e2e: warning: ${leakedTensors} tensors left after ${model} on ${backend}`);
+  if (leakedTensors !== 0) progress(`e2e: warning: ${leakedTensors} tensors left after ${what} on ${backend}`);
   return {...result, leakedTensors};
 }

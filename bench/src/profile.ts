@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import {isNativeKernel, setBackend, type Backend} from './env.js';
 import {median, now, progress} from './timing.js';
-import {makeSession, type ModelName} from './train.js';
+import {makeSession, TRAINER_LABEL, type ModelName, type Trainer} from './train.js';
 
 export interface ProfileEntry {
   readonly kernel: string;
@@ -16,6 +16,7 @@ export interface ProfileEntry {
 
 export interface StepProfile {
   readonly model: ModelName;
+  readonly trainer: Trainer;
   readonly backend: Backend;
   /** Steps profiled; times and calls below are per step. */
   readonly steps: number;
@@ -50,11 +51,12 @@ function aggregate(kernels: {name: string; kernelTimeMs: number; inputShapes: (n
  * unprofiled steps (3 s budget), then up to 5 profiled steps (as many as the unprofiled run took),
  * reported per step.
  */
-export async function profileStep(model: ModelName, backend: Backend): Promise<StepProfile> {
+export async function profileStep(model: ModelName, trainer: Trainer, backend: Backend): Promise<StepProfile> {
   setBackend(backend);
-  const s = makeSession(model);
+  const s = makeSession(model, trainer);
+  const what = `${model} (${TRAINER_LABEL[trainer]})`;
   try {
-    progress(`profile: ${model} on ${backend}, warm-up step`);
+    progress(`profile: ${what} on ${backend}, warm-up step`);
     s.trainStep();
     const times: number[] = [];
     const t0 = now();
@@ -65,7 +67,7 @@ export async function profileStep(model: ModelName, backend: Backend): Promise<S
     }
     const stepMs = median(times);
     const n = times.length;
-    progress(`profile: ${model} on ${backend}, ${n} profiled step${n > 1 ? 's' : ''}`);
+    progress(`profile: ${what} on ${backend}, ${n} profiled step${n > 1 ? 's' : ''}`);
     const t1 = now();
     const info = await tf.profile(() => {
       for (let i = 0; i < n; i++) s.trainStep();
@@ -77,7 +79,7 @@ export async function profileStep(model: ModelName, backend: Backend): Promise<S
       (k) => ({name: k.name, kernelTimeMs: Number(k.kernelTimeMs) / n, inputShapes: k.inputShapes}));
     const perStep = (es: ProfileEntry[]) => es.map((e) => ({...e, calls: e.calls / n}));
     return {
-      model, backend, steps: n, stepMs, profiledStepMs,
+      model, trainer, backend, steps: n, stepMs, profiledStepMs,
       kernelMs: kernels.reduce((a, k) => a + k.kernelTimeMs, 0),
       entries: perStep(aggregate(kernels, true)),
       byKernel: perStep(aggregate(kernels, false)),

@@ -7,6 +7,7 @@ import type {StepProfile} from './profile.js';
 import type {SgemmRow} from './sgemm.js';
 import type {TorchResult} from './torch.js';
 import {fmt} from './timing.js';
+import {TRAINER_LABEL, TRAINERS, type Trainer} from './train.js';
 
 export function table(head: string[], rows: (string | number)[][], title?: string): string {
   const t = new Table({head, style: {head: [], border: []}});
@@ -24,7 +25,7 @@ export function profileTable(p: StepProfile, n = 15): string {
   // Profiling slows the JS around kernels, so the time outside them is estimated from an unprofiled step.
   const outside = `; outside kernels (JS, tape, allocation) ≈ ${fmt(p.stepMs - p.kernelMs)} ms`;
   return table(['kernel', 'input shapes', 'calls', 'ms', '% of kernel time'], rows,
-    `${p.model} training step on ${p.backend} (per step, ${p.steps} profiled): ${fmt(p.stepMs)} ms unprofiled, ` +
+    `${p.model} training step (${TRAINER_LABEL[p.trainer]}) on ${p.backend} (per step, ${p.steps} profiled): ${fmt(p.stepMs)} ms unprofiled, ` +
       `${fmt(p.profiledStepMs)} ms profiled, ${fmt(p.kernelMs)} ms in ${calls} kernel calls${outside}`) +
     `\nby kernel (ms): ${byKernel}`;
 }
@@ -47,16 +48,26 @@ export function sgemmTable(rows: SgemmRow[]): string {
 
 const mb = (b: number | null) => (b == null ? '-' : `${fmt(b / 2 ** 20)} MB`);
 
+/** "teacher train (hafif fit step)": a model, a phase and, for training, whose step. */
+function phaseLabel(model: string, phase: 'train' | 'infer', trainer?: Trainer): string {
+  return phase === 'train' && trainer ? `${model} train (${TRAINER_LABEL[trainer]})` : `${model} ${phase}`;
+}
+
 export function e2eTable(rows: E2eResult[]): string {
-  return table(['model', 'backend', 'train img/s', 'ms/step', 'steps', 'infer img/s (b256)', 'ms/batch', 'peak RSS'],
-    rows.map((r) => [r.model, r.backend, fmt(r.trainImgPerSec), fmt(r.trainMsPerStep), r.trainSteps,
-      fmt(r.inferImgPerSec), fmt(r.inferMsPerBatch), r.model === 'teacher' ? mb(r.peakRssBytes) : '-']),
-    'End to end (batch 32, Adam 1e-3, softmax cross-entropy; peak RSS = VmHWM while training)');
+  return table(['model', 'training step', 'backend', 'train img/s', 'ms/step', 'steps', 'infer img/s (b256)', 'ms/batch',
+    'peak RSS'],
+    rows.map((r) => [r.model, TRAINER_LABEL[r.trainer], r.backend, fmt(r.trainImgPerSec), fmt(r.trainMsPerStep),
+      r.trainSteps, fmt(r.inferImgPerSec), fmt(r.inferMsPerBatch), r.model === 'teacher' ? mb(r.peakRssBytes) : '-']),
+    'End to end (batch 32, Adam 1e-3 ε 1e-7, softmax cross-entropy; hafif fit step = HostAdam + host cross-entropy ' +
+      'as fit() runs it, tf.train.adam = stock tfjs optimizer and loss; peak RSS = VmHWM while training)');
 }
 
 export interface TorchRatio {
+  /** e.g. "teacher train (hafif fit step)" or "student infer". */
+  readonly label: string;
   readonly model: string;
   readonly phase: 'train' | 'infer';
+  readonly trainer: Trainer | null;
   readonly native: number | null;
   readonly torch: number | null;
   readonly ratio: number | null;
@@ -65,20 +76,24 @@ export interface TorchRatio {
 export function torchRatios(e2e: E2eResult[], t: TorchResult): TorchRatio[] {
   if (!t.available) return [];
   const out: TorchRatio[] = [];
+  const push = (model: string, phase: 'train' | 'infer', trainer: Trainer | null, native: number | null, torch: number) =>
+    out.push({label: phaseLabel(model, phase, trainer ?? undefined), model, phase, trainer, native, torch,
+      ratio: native != null ? native / torch : null});
   for (const row of t.rows) {
-    const n = e2e.find((r) => r.model === row.model && r.backend === 'native');
-    for (const phase of ['train', 'infer'] as const) {
-      const native = n ? (phase === 'train' ? n.trainImgPerSec : n.inferImgPerSec) : null;
-      const torch = phase === 'train' ? row.train_img_per_s : row.infer_img_per_s;
-      out.push({model: row.model, phase, native, torch, ratio: native != null ? native / torch : null});
+    const rows = e2e.filter((r) => r.model === row.model && r.backend === 'native');
+    for (const trainer of TRAINERS) {
+      const n = rows.find((r) => r.trainer === trainer);
+      if (n) push(row.model, 'train', trainer, n.trainImgPerSec, row.train_img_per_s);
     }
+    if (rows.length === 0) push(row.model, 'train', null, null, row.train_img_per_s);
+    push(row.model, 'infer', null, rows.find((r) => r.inferImgPerSec != null)?.inferImgPerSec ?? null, row.infer_img_per_s);
   }
   return out;
 }
 
 export function torchTable(t: TorchResult, ratios: TorchRatio[]): string {
   if (!t.available) return `PyTorch: skipped (${t.reason})`;
-  return table(['model', 'phase', 'native img/s', 'PyTorch img/s', 'native / PyTorch'],
-    ratios.map((r) => [r.model, r.phase, fmt(r.native), fmt(r.torch), r.ratio == null ? '-' : `${fmt(r.ratio)}×`]),
+  return table(['what', 'native img/s', 'PyTorch img/s', 'native / PyTorch'],
+    ratios.map((r) => [r.label, fmt(r.native), fmt(r.torch), r.ratio == null ? '-' : `${fmt(r.ratio)}×`]),
     `PyTorch ${t.rows[0]?.torch ?? ''}, ${t.rows[0]?.threads ?? '?'} threads (${t.command})`);
 }

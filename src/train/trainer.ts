@@ -217,8 +217,29 @@ export async function fit(model: tfl.LayersModel, x: Inputs, y: Labels, options:
   const validate = validationFn(model, options.validationData, {batchSize: validationBatchSize, numClasses, lossFn, outputs});
   const ownOptimizer = options.optimizer == null;
   const optimizer = options.optimizer ?? kerasAdam();
+  const step = fitStep(model, {optimizer, lossFn, outputs});
+  try {
+    return await trainLoop(examples, labels, step, {...options, validate});
+  } finally {
+    if (ownOptimizer) optimizer.dispose();
+  }
+}
+
+/** What {@link fitStep} trains with. */
+export interface FitStepOptions {
+  readonly optimizer: tf.Optimizer;
+  readonly lossFn: StudentLossFn;
+  readonly outputs: OutputKind;
+}
+
+/**
+ * The training step of {@link fit}: one optimizer update of the model's trainable weights on a
+ * batch; returns the batch's loss and accuracy. (Exported for the benchmark, which times it.)
+ */
+export function fitStep(model: tfl.LayersModel, options: FitStepOptions): StepFn {
+  const {optimizer, lossFn, outputs} = options;
   const vars = trainableVariables(model);
-  const step: StepFn = ({x: xb, y: yb}) => {
+  return ({x: xb, y: yb}) => {
     let logits: tf.Tensor | undefined;
     const cost = optimizer.minimize(
       () => {
@@ -235,11 +256,6 @@ export async function fit(model: tfl.LayersModel, x: Inputs, y: Labels, options:
       tf.dispose([cost as tf.Scalar, logits as tf.Tensor]);
     }
   };
-  try {
-    return await trainLoop(examples, labels, step, {...options, validate});
-  } finally {
-    if (ownOptimizer) optimizer.dispose();
-  }
 }
 
 /** A student-loss name or function, as a function. */
