@@ -141,6 +141,41 @@ describe('Distiller', () => {
     teacher.dispose();
   });
 
+  it('the built-in losses (one fused host step) train exactly like the same losses as plain functions', async () => {
+    // Wrapping the built-ins in new functions sends the Distiller down its generic path: a tape node
+    // per loss, tfjs ops weighting them, logits kept for the accuracy.
+    const {x, y} = toyData(40, 6);
+    const teacher = bnTeacher(3);
+    const run = async (generic: boolean, cacheTeacherLogits: boolean) => {
+      const student = denseStudent(11);
+      const d = new Distiller({teacher, student});
+      d.compile({
+        alpha: 0.3,
+        temperature: 2.5,
+        ...(generic
+          ? {
+              studentLossFn: (l: tf.Tensor, z: tf.Tensor) => sparseCategoricalCrossentropy(l, z),
+              distillationLossFn: (t: tf.Tensor, z: tf.Tensor, T: number) => distillationKL(t, z, T),
+            }
+          : {}),
+      });
+      const history = await d.fit(x, y, {epochs: 2, batchSize: 8, cacheTeacherLogits});
+      const w = weightsOf(student);
+      d.dispose();
+      student.dispose();
+      return {history, w};
+    };
+    for (const cache of [true, false]) {
+      const fused = await run(false, cache);
+      const generic = await run(true, cache);
+      for (const key of ['loss', 'studentLoss', 'distillationLoss', 'accuracy']) {
+        for (let e = 0; e < 2; e++) close(fused.history[e][key], generic.history[e][key], 1e-5);
+      }
+      fused.w.forEach((w, i) => w.forEach((v, j) => close(v, generic.w[i][j], 1e-5)));
+    }
+    teacher.dispose();
+  });
+
   it('reports loss = alpha·studentLoss + (1 − alpha)·distillationLoss, accuracy and validation', async () => {
     const teacher = bnTeacher(1);
     const student = denseStudent(2);

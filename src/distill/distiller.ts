@@ -7,6 +7,8 @@ import {
   batchAccuracy,
   checkPositiveInteger,
   evaluateExamples,
+  hostAccuracy,
+  hostLoss,
   kerasAdam,
   outputClasses,
   resolveStudentLoss,
@@ -15,9 +17,10 @@ import {
   trainLoop,
   validationFn,
 } from '../train/trainer.js';
-import type {Evaluation, History, LoopOptions, StepFn} from '../train/trainer.js';
+import type {Evaluation, History, LoopOptions, Logs, StepFn} from '../train/trainer.js';
 import {UsageError} from '../util/registry.js';
-import {asLogits, checkOutputKind, distillationLosses} from './losses.js';
+import {crossEntropyHost, distillationKLHost} from './host_kernels.js';
+import {asLogits, checkOutputKind, distillationKL, distillationLosses, sparseCategoricalCrossentropy} from './losses.js';
 import type {DistillationLossFn, DistillationLossName, OutputKind, StudentLossFn, StudentLossName} from './losses.js';
 
 /** The two models of a distillation. */
@@ -198,8 +201,48 @@ export class Distiller {
     const vars = trainableVariables(this.student);
     const withAccuracy = c.metrics.includes('accuracy');
 
+    const fused = c.studentLossFn === sparseCategoricalCrossentropy && c.distillationLossFn === distillationKL;
+    const fusedStep: StepFn = ({x: xb, y: yb, indices}) => {
+      // The built-in losses: both terms, the gradient of their weighted sum and the accuracy in one
+      // host pass over the logits (see hostLoss); the teacher's logits never become a tensor when cached.
+      const teacher = cached ? gatherRows(cached, numClasses, indices) : this.teacherValues(xb);
+      const labels = yb.dataSync();
+      const {alpha, temperature} = c;
+      const logs: Logs = {};
+      c.optimizer.minimize(
+        () => {
+          const logits = asLogits(this.student.apply(xb, {training: true}) as tf.Tensor, this.studentOutputs);
+          return hostLoss(logits, (z, n, k) => {
+            if (teacher.length !== n * k) {
+              throw new Error(`Distiller: teacher logits have ${teacher.length} values, expected ${n}×${k}`);
+            }
+            const ce = crossEntropyHost(labels, z, n, k, alpha);
+            const kd = distillationKLHost(teacher, z, n, k, temperature, 1 - alpha);
+            const grad = ce.grad as Float32Array;
+            const gs = kd.gradStudent as Float32Array;
+            for (let i = 0; i < grad.length; i++) grad[i] += gs[i];
+            const loss = alpha * ce.loss + (1 - alpha) * kd.loss;
+            return {
+              loss,
+              grad,
+              logs: {
+                loss,
+                studentLoss: ce.loss,
+                distillationLoss: kd.loss,
+                ...(withAccuracy ? {accuracy: hostAccuracy(labels, z, n, k)} : {}),
+              },
+            };
+          }, logs);
+        },
+        false,
+        vars,
+      );
+      return logs;
+    };
     const step: StepFn = ({x: xb, y: yb, indices}) => {
-      const teacherLogits = cached ? gatherRows(cached, numClasses, indices) : this.runTeacher(xb);
+      const teacherLogits = cached
+        ? tf.tensor2d(gatherRows(cached, numClasses, indices), [indices.length, numClasses])
+        : this.runTeacher(xb);
       // Kept out of minimize's scope for the logs; freed below.
       const kept: {logits?: tf.Tensor; studentLoss?: tf.Scalar; distillationLoss?: tf.Scalar} = {};
       let cost: tf.Scalar | null = null;
@@ -228,7 +271,7 @@ export class Distiller {
         tf.dispose([teacherLogits, ...(cost ? [cost] : []), ...leftovers]);
       }
     };
-    return trainLoop(examples, labels, step, {...options, validate});
+    return trainLoop(examples, labels, fused ? fusedStep : step, {...options, validate});
   }
 
   /** The student's hard-label loss and accuracy on `x`, in inference mode. */
@@ -255,6 +298,16 @@ export class Distiller {
     return tf.tidy(() => asLogits(this.teacher.apply(x, {training: false}) as tf.Tensor, this.teacherOutputs));
   }
 
+  /** The teacher's logits for `x` as a host array. */
+  private teacherValues(x: tf.Tensor): Float32Array {
+    const t = this.runTeacher(x);
+    try {
+      return (t.dataSync() as Float32Array).slice(); // a copy: the backend may reuse a disposed tensor's memory
+    } finally {
+      t.dispose();
+    }
+  }
+
   /** Teacher logits of every example, `[count × classes]`, computed in inference batches. */
   private teacherLogits(examples: HostExamples, batchSize: number): Float32Array {
     const c = outputClasses(this.teacher, 'teacher');
@@ -277,11 +330,12 @@ export class Distiller {
   }
 }
 
-function gatherRows(values: Float32Array, width: number, indices: Int32Array): tf.Tensor2D {
+/** Rows `indices` of a [rows, width] array. */
+function gatherRows(values: Float32Array, width: number, indices: Int32Array): Float32Array {
   const out = new Float32Array(indices.length * width);
   for (let i = 0; i < indices.length; i++) {
     const s = indices[i] * width;
     out.set(values.subarray(s, s + width), i * width);
   }
-  return tf.tensor2d(out, [indices.length, width]);
+  return out;
 }

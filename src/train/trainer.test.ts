@@ -7,6 +7,7 @@ import {mulberry32} from '../util/random.js';
 import type {HostArray} from './examples.js';
 import {evaluate, fit, kerasAdam, measureInference, trainLoop} from './trainer.js';
 import {HostExamples} from './examples.js';
+import {sparseCategoricalCrossentropy} from '../distill/losses.js';
 
 function tinyModel(seed: number, units = 3, softmax = false): tfl.Sequential {
   return tfl.sequential({
@@ -65,6 +66,27 @@ describe('trainer', () => {
     expect(history[7].imagesPerSecond).toBeGreaterThan(0);
     optimizer.dispose();
     model.dispose();
+  });
+
+  it("the built-in loss (one fused host step) trains exactly like the same loss as a plain function", async () => {
+    // A new function around the built-in sends fit down its generic path (loss op with its own
+    // gradient, accuracy from the kept logits).
+    const {x, y} = toyData(48, 7);
+    const run = async (loss: 'sparse-categorical-crossentropy' | ((l: tf.Tensor, z: tf.Tensor) => tf.Scalar)) => {
+      const model = tinyModel(5);
+      const history = await fit(model, x, y, {epochs: 2, batchSize: 16, loss});
+      const w = weightsOf(model);
+      model.dispose();
+      return {history, w};
+    };
+    const fused = await run('sparse-categorical-crossentropy');
+    const generic = await run((l, z) => sparseCategoricalCrossentropy(l, z));
+    const close = (a: number, b: number) => expect(Math.abs(a - b)).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(b)));
+    for (let e = 0; e < 2; e++) {
+      close(fused.history[e].loss, generic.history[e].loss);
+      close(fused.history[e].accuracy, generic.history[e].accuracy);
+    }
+    fused.w.forEach((w, i) => w.forEach((v, j) => close(v, generic.w[i][j])));
   });
 
   it('keeps tf.memory().numTensors flat across steps and epochs', async () => {

@@ -3,6 +3,7 @@ import '@tensorflow/tfjs-layers';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
+import {crossEntropyHost} from '../distill/host_kernels.js';
 import {asLogits, checkOutputKind, sparseCategoricalCrossentropy, studentLosses} from '../distill/losses.js';
 import type {OutputKind, StudentLossFn, StudentLossName} from '../distill/losses.js';
 import {deriveSeed, mulberry32, permutation} from '../util/random.js';
@@ -174,10 +175,12 @@ export function shapeString(shape: readonly (number | null)[]): string {
  * Computed on the host: four tfjs ops cost more in dispatch than a [32, 10] scan.
  */
 export function batchAccuracy(labels: tf.Tensor, logits: tf.Tensor): number {
-  const y = labels.dataSync();
-  const z = logits.dataSync();
   const n = logits.shape[0];
-  const c = logits.size / n;
+  return hostAccuracy(labels.dataSync(), logits.dataSync(), n, logits.size / n);
+}
+
+/** {@link batchAccuracy} over host arrays: labels [n], logits [n, c]. */
+export function hostAccuracy(y: ArrayLike<number>, z: ArrayLike<number>, n: number, c: number): number {
   let correct = 0;
   for (let i = 0; i < n; i++) {
     let best = 0;
@@ -185,6 +188,48 @@ export function batchAccuracy(labels: tf.Tensor, logits: tf.Tensor): number {
     if (best === y[i]) correct++;
   }
   return correct / n;
+}
+
+/** What a {@link hostLoss} computes from the logits' values [n, c]. */
+export interface HostLossResult {
+  readonly loss: number;
+  /** d loss / d logits, [n, c]. */
+  readonly grad: Float32Array;
+  /** Numbers for the step's logs (loss terms, accuracy). */
+  readonly logs: Logs;
+}
+
+/**
+ * A training step's loss as one op on the logits alone, computed on the host together with its
+ * gradient and the batch's logs. Everything else the loss reads (labels, teacher logits) is a host
+ * array the caller closes over. Against the generic path (a loss function over tensors, its
+ * accuracy read back afterwards) this skips the tape's copies of saved inputs, a zero gradient for
+ * the labels, the ops that weight loss terms and their gradients, and reading the terms back.
+ * `logs` is filled when the forward pass runs (inside `minimize`).
+ */
+export function hostLoss(
+  logits: tf.Tensor,
+  compute: (z: Float32Array, n: number, c: number) => HostLossResult,
+  logs: Logs,
+): tf.Scalar {
+  if (logits.rank !== 2 || logits.dtype !== 'float32') {
+    throw new Error(`training loss: logits must be float32 [N, C], got ${logits.dtype} [${logits.shape}]`);
+  }
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const z = args[0] as tf.Tensor;
+    const [n, c] = z.shape;
+    const r = compute(z.dataSync() as Float32Array, n, c);
+    Object.assign(logs, r.logs);
+    return {
+      value: tf.scalar(r.loss),
+      gradFunc: (dy: tf.Tensor) => {
+        const s = dy.dataSync()[0];
+        const g = s === 1 ? r.grad : r.grad.map((v) => v * s);
+        return tf.tensor2d(g, [n, c]);
+      },
+    };
+  });
+  return op(logits) as tf.Scalar;
 }
 
 /** Options of {@link fit}. */
@@ -239,6 +284,25 @@ export interface FitStepOptions {
 export function fitStep(model: tfl.LayersModel, options: FitStepOptions): StepFn {
   const {optimizer, lossFn, outputs} = options;
   const vars = trainableVariables(model);
+  if (lossFn === sparseCategoricalCrossentropy) {
+    // The built-in loss: cross-entropy, its gradient and the accuracy in one host pass.
+    return ({x: xb, y: yb}) => {
+      const labels = yb.dataSync();
+      const logs: Logs = {};
+      optimizer.minimize(
+        () => {
+          const out = asLogits(model.apply(xb, {training: true}) as tf.Tensor, outputs);
+          return hostLoss(out, (z, n, c) => {
+            const {loss, grad} = crossEntropyHost(labels, z, n, c, 1);
+            return {loss, grad: grad as Float32Array, logs: {loss, accuracy: hostAccuracy(labels, z, n, c)}};
+          }, logs);
+        },
+        false,
+        vars,
+      );
+      return logs;
+    };
+  }
   return ({x: xb, y: yb}) => {
     let logits: tf.Tensor | undefined;
     const cost = optimizer.minimize(
