@@ -1,6 +1,8 @@
 #include "parallel.h"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
@@ -10,71 +12,136 @@
 namespace hafif {
 namespace {
 
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// How long an idle worker spins before it sleeps on the condition variable. Kernels of a training
+// step come tens of microseconds apart; a worker that slept in between needs a futex wake-up and a
+// reschedule (~20-100 us, far more on a loaded machine), which small kernels cannot afford.
+int64_t spin_us() {
+  if (const char* env = std::getenv("HAFIF_SPIN_US")) {
+    const int v = std::atoi(env);
+    if (v >= 0) return v;
+  }
+  return 100;
+}
+
+// A small fixed thread pool with dynamic chunk claiming. The caller publishes a job of `parts`
+// chunks and claims chunks itself like every worker does, so a worker that is slow to wake (asleep,
+// or sharing its core with another process) costs nothing: the caller just runs more chunks, and
+// only waits for chunks a worker has already started.
+//
+// One 64-bit word describes the current job: generation (24 bits) | parts (20) | next chunk (20).
+// Claiming is a CAS on that word, so a worker can never claim a chunk of a job other than the one
+// whose size it read.
 class Pool {
  public:
-  explicit Pool(int n) { resize(n); }
+  static constexpr int64_t kMaxParts = (int64_t{1} << 20) - 1;
+
+  explicit Pool(int n) : spin_(std::chrono::microseconds(spin_us())) { resize(n); }
   ~Pool() { stop(); }
 
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
   void resize(int n) {
     stop();
-    done_ = false;
-    // New workers must not mistake the last finished generation for new work.
-    const uint64_t gen = generation_;
-    for (int i = 1; i < n; ++i) workers_.emplace_back([this, i, gen] { loop(i, gen); });
+    stop_.store(false);
+    for (int i = 1; i < n; ++i) workers_.emplace_back([this] { loop(); });
   }
 
-  void run(int parts, const std::function<void(int)>& task) {
-    {
+  // Runs task(p) for every p in [0, parts), parts <= kMaxParts, on the caller and the workers.
+  void run(int64_t parts, const std::function<void(int64_t)>& task) {
+    task_ = &task;
+    done_.store(0, std::memory_order_relaxed);
+    gen_ = (gen_ + 1) & kGenMask;
+    claim_.store(pack(gen_, parts, 0), std::memory_order_seq_cst);
+    if (sleepers_.load(std::memory_order_seq_cst) > 0) {
       std::lock_guard<std::mutex> lk(mu_);
-      task_ = &task;
-      parts_ = parts;
-      pending_ = parts - 1;
-      ++generation_;
+      cv_.notify_all();
     }
-    cv_.notify_all();
-    task(0);
-    std::unique_lock<std::mutex> lk(mu_);
-    done_cv_.wait(lk, [this] { return pending_ == 0; });
+    int64_t p, mine = 0;
+    while (claim(&p)) {
+      task(p);
+      ++mine;
+    }
+    if (mine < parts) {
+      done_.fetch_add(mine, std::memory_order_relaxed);
+      for (int spins = 0; done_.load(std::memory_order_acquire) != parts;) {
+        if (++spins < 4096) cpu_relax();
+        else std::this_thread::yield();
+      }
+    }
     task_ = nullptr;
   }
 
  private:
-  void loop(int id, uint64_t seen) {
+  static constexpr uint64_t kGenMask = (uint64_t{1} << 24) - 1;
+  static uint64_t pack(uint64_t gen, uint64_t parts, uint64_t next) { return gen << 40 | parts << 20 | next; }
+  static uint64_t gen_of(uint64_t v) { return v >> 40; }
+
+  bool claim(int64_t* part) {
+    uint64_t v = claim_.load(std::memory_order_acquire);
     for (;;) {
-      const std::function<void(int)>* task;
-      {
-        std::unique_lock<std::mutex> lk(mu_);
-        cv_.wait(lk, [&] { return done_ || generation_ != seen; });
-        if (done_) return;
-        seen = generation_;
-        if (id >= parts_) continue;
-        task = task_;
+      const uint64_t parts = (v >> 20) & kMaxParts, next = v & kMaxParts;
+      if (next >= parts) return false;
+      if (claim_.compare_exchange_weak(v, v + 1, std::memory_order_acq_rel, std::memory_order_acquire)) {
+        *part = static_cast<int64_t>(next);
+        return true;
       }
-      (*task)(id);
-      std::lock_guard<std::mutex> lk(mu_);
-      if (--pending_ == 0) done_cv_.notify_one();
+    }
+  }
+
+  void loop() {
+    uint64_t seen = gen_of(claim_.load());
+    for (;;) {
+      uint64_t v;
+      auto spin_start = std::chrono::steady_clock::now();
+      for (int spins = 0; gen_of(v = claim_.load(std::memory_order_acquire)) == seen;) {
+        if (stop_.load(std::memory_order_relaxed)) return;
+        cpu_relax();
+        if ((++spins & 63) != 0 || std::chrono::steady_clock::now() - spin_start < spin_) continue;
+        std::unique_lock<std::mutex> lk(mu_);
+        sleepers_.fetch_add(1, std::memory_order_seq_cst);
+        cv_.wait(lk, [&] { return stop_.load() || gen_of(claim_.load(std::memory_order_seq_cst)) != seen; });
+        sleepers_.fetch_sub(1, std::memory_order_relaxed);
+        if (stop_.load()) return;
+        spin_start = std::chrono::steady_clock::now();
+      }
+      seen = gen_of(v);
+      int64_t p;
+      while (claim(&p)) {
+        // The claimed chunk keeps the job alive, so task_ is this job's task.
+        (*task_)(p);
+        done_.fetch_add(1, std::memory_order_release);
+      }
     }
   }
 
   void stop() {
     {
       std::lock_guard<std::mutex> lk(mu_);
-      done_ = true;
+      stop_.store(true);
     }
     cv_.notify_all();
     for (auto& t : workers_) t.join();
     workers_.clear();
   }
 
+  const std::chrono::steady_clock::duration spin_;
   std::vector<std::thread> workers_;
   std::mutex mu_;
-  std::condition_variable cv_, done_cv_;
-  const std::function<void(int)>* task_ = nullptr;
-  int parts_ = 0, pending_ = 0;
-  uint64_t generation_ = 0;
-  bool done_ = false;
+  std::condition_variable cv_;
+  std::atomic<uint64_t> claim_{0};
+  std::atomic<int64_t> done_{0};
+  std::atomic<int> sleepers_{0};
+  std::atomic<bool> stop_{false};
+  const std::function<void(int64_t)>* task_ = nullptr;
+  uint64_t gen_ = 0;  // caller side only
 };
 
 int default_threads() {
@@ -102,19 +169,21 @@ thread_local bool t_in_parallel = false;
 
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;
-  int threads = num_threads();
-  int64_t parts = std::min<int64_t>(threads, grain > 0 ? n / grain : n);
-  if (parts <= 1 || t_in_parallel) {
+  const int threads = num_threads();
+  const int64_t most = grain > 0 ? n / grain : n;
+  if (threads <= 1 || most <= 1 || t_in_parallel) {
     fn(0, n);
     return;
   }
-  std::function<void(int)> task = [&](int id) {
-    int64_t begin = n * id / parts, end = n * (id + 1) / parts;
+  // A few chunks per thread, so the work rebalances when one thread starts late or runs slow.
+  const int64_t parts = std::min({most, int64_t{4} * threads, Pool::kMaxParts});
+  std::function<void(int64_t)> task = [&](int64_t id) {
+    const int64_t begin = n * id / parts, end = n * (id + 1) / parts;
     t_in_parallel = true;
     if (begin < end) fn(begin, end);
     t_in_parallel = false;
   };
-  pool().run(static_cast<int>(parts), task);
+  pool().run(parts, task);
 }
 
 }  // namespace hafif

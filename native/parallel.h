@@ -1,6 +1,7 @@
-// A small fixed thread pool: parallel_for splits [0, n) into contiguous chunks, one per worker.
-// Kernels call it for loops whose iterations are independent. Thread count: HAFIF_NUM_THREADS or
-// the hardware concurrency.
+// A small fixed thread pool: parallel_for splits [0, n) into contiguous chunks (a few per thread)
+// that the caller and the workers claim dynamically. Kernels call it for loops whose iterations are
+// independent. Thread count: HAFIF_NUM_THREADS or the hardware concurrency; idle workers spin for
+// HAFIF_SPIN_US microseconds (default 100) before they sleep.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -10,8 +11,8 @@ namespace hafif {
 int num_threads();
 void set_num_threads(int n);
 
-// Calls fn(begin, end) on disjoint chunks covering [0, n). Runs inline when n < grain * 2
-// or when only one thread is configured.
+// Calls fn(begin, end) on disjoint chunks covering [0, n), in any order and on any thread. Runs
+// inline when n < grain * 2, when only one thread is configured, or inside another parallel_for.
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
 
 }  // namespace hafif

@@ -86,10 +86,137 @@ void gather_grad(const Pool2DGeom& g, Add add, Finish finish) {
   });
 }
 
+
+// ---- stride 1 (the models' 2x2 'same' MaxPool) ----
+// With stride 1 the outputs ow whose window column q = ow - padLeft + qo is in bounds form one
+// contiguous range for each window offset qo, so every loop below runs over a whole row of
+// (ow, c) values at once instead of one pixel's C channels.
+
+// Outputs o in [0, out) with 0 <= o - pad + off < in, as [lo, hi).
+inline void stride1_range(int64_t off, int64_t pad, int64_t in, int64_t out, int64_t* lo, int64_t* hi) {
+  *lo = std::max<int64_t>(0, pad - off);
+  *hi = std::max(*lo, std::min<int64_t>(out, in + pad - off));
+}
+
+typedef float v8f __attribute__((vector_size(32)));
+typedef int32_t v8i __attribute__((vector_size(32)));
+typedef double v8d __attribute__((vector_size(64)));
+template <typename V, typename T>
+inline V load8(const T* p) {
+  V v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+template <typename V, typename T>
+inline void store8(T* p, V v) {
+  std::memcpy(p, &v, sizeof v);
+}
+
+void max_row(float* __restrict m, const float* __restrict x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) m[i] = x[i] > m[i] ? x[i] : m[i];
+}
+
+// Explicit 8-wide selects with full stores: left to itself GCC emits masked stores behind an
+// "any lane greater" branch, which stalls the next window's loads of the same row.
+void argmax_row(float* __restrict m, int32_t* __restrict pos, const float* __restrict x, int32_t k, int64_t n) {
+  int64_t i = 0;
+  const v8i kv = {k, k, k, k, k, k, k, k};
+  for (; i + 8 <= n; i += 8) {
+    const v8f xv = load8<v8f>(x + i), mv = load8<v8f>(m + i);
+    const v8i gt = xv > mv;
+    store8(m + i, gt ? xv : mv);
+    store8(pos + i, gt ? kv : load8<v8i>(pos + i));
+  }
+  for (; i < n; ++i) {
+    const bool gt = x[i] > m[i];
+    m[i] = gt ? x[i] : m[i];
+    pos[i] = gt ? k : pos[i];
+  }
+}
+
+// acc += (pos == want ? dy : 0) in float64, 8 lanes at a time (the stride-1 rows are long).
+void add_where_rows(double* __restrict acc, const int32_t* __restrict pos, const float* __restrict dy, int32_t want,
+                    int64_t n) {
+  int64_t i = 0;
+  const v8i wv = {want, want, want, want, want, want, want, want};
+  for (; i + 8 <= n; i += 8) {
+    const v8f d = load8<v8f>(dy + i);
+    const v8i bits = load8<v8i>(pos + i) == wv;
+    const v8f masked = (v8f)(bits & (v8i)d);
+    store8(acc + i, load8<v8d>(acc + i) + __builtin_convertvector(masked, v8d));
+  }
+  add_where(acc + i, pos + i, dy + i, want, n - i);
+}
+
+// Elements of a row processed per block: the block's running max / argmax / sums stay in L1
+// while every window adds its part (a whole 256-channel row would spill to L2 between windows).
+constexpr int64_t kRowBlock = 512;
+
+// Output row oh of image b: y = max (pos = first argmax when pos is not null) over the window.
+// Visits window positions in row-major order like the cpu kernel, so ties resolve the same way.
+void max_pool_row_s1(const Pool2DGeom& g, const float* x, int64_t b, int64_t oh, float* y, int32_t* pos) {
+  const int64_t C = g.channels, n = g.outW * C;
+  for (int64_t e0 = 0; e0 < n; e0 += kRowBlock) {
+    const int64_t e1 = std::min(n, e0 + kRowBlock);
+    std::fill(y + e0, y + e1, -std::numeric_limits<float>::infinity());
+    if (pos != nullptr) std::fill(pos + e0, pos + e1, -1);
+    for (int64_t ro = 0; ro < g.filterH; ++ro) {
+      const int64_t r = oh - g.padTop + ro;
+      if (r < 0 || r >= g.inH) continue;
+      const float* xr = x + (b * g.inH + r) * g.inW * C;
+      for (int64_t qo = 0; qo < g.filterW; ++qo) {
+        int64_t lo, hi;
+        stride1_range(qo, g.padLeft, g.inW, g.outW, &lo, &hi);
+        lo = std::max(lo * C, e0);
+        hi = std::min(hi * C, e1);
+        if (lo >= hi) continue;
+        const float* src = xr + (qo - g.padLeft) * C + lo;
+        if (pos == nullptr) max_row(y + lo, src, hi - lo);
+        else argmax_row(y + lo, pos + lo, src, static_cast<int32_t>(ro * g.filterW + qo), hi - lo);
+      }
+    }
+  }
+}
+
+// dx of image b, rows of dx one at a time: the same sums as gather_grad (float64, windows in the
+// cpu kernel's order), over whole rows. pos holds the image's first-argmax positions.
+void max_pool_grad_image_s1(const Pool2DGeom& g, const int32_t* pos, const float* dy, float* dx, double* acc) {
+  const int64_t C = g.channels, n = g.inW * C;
+  for (int64_t xr = 0; xr < g.inH; ++xr) {
+    for (int64_t e0 = 0; e0 < n; e0 += kRowBlock) {
+      const int64_t e1 = std::min(n, e0 + kRowBlock);
+      std::fill(acc, acc + (e1 - e0), 0.0);
+      // Window rows covering xr in ascending output row order (the cpu's wr order), then columns.
+      for (int64_t ro = g.filterH - 1; ro >= 0; --ro) {
+        const int64_t oh = xr + g.padTop - ro;
+        if (oh < 0 || oh >= g.outH) continue;
+        for (int64_t qo = g.filterW - 1; qo >= 0; --qo) {
+          // dx element e (x column e / C) takes dy of output column e / C + padLeft - qo.
+          int64_t lo, hi;
+          stride1_range(qo, g.padLeft, g.inW, g.outW, &lo, &hi);
+          const int64_t shift = (g.padLeft - qo) * C;  // dy element = dx element + shift
+          const int64_t s0 = std::max(lo * C - shift, e0), s1 = std::min(hi * C - shift, e1);
+          if (s0 >= s1) continue;
+          const int64_t off = oh * g.outW * C + s0 + shift;
+          add_where_rows(acc + (s0 - e0), pos + off, dy + off, static_cast<int32_t>(ro * g.filterW + qo), s1 - s0);
+        }
+      }
+      store(dx + xr * n + e0, acc, 1.0, e1 - e0);
+    }
+  }
+}
+
 }  // namespace
 
 void max_pool(const Pool2DGeom& g, const float* x, float* y) {
   const int64_t C = g.channels;
+  if (g.strideH == 1 && g.strideW == 1) {
+    parallel_for(g.batch * g.outH, grain_for(g.outW * g.filterH * g.filterW * C), [&](int64_t begin, int64_t end) {
+      for (int64_t row = begin; row < end; ++row)
+        max_pool_row_s1(g, x, row / g.outH, row % g.outH, y + row * g.outW * C, nullptr);
+    });
+    return;
+  }
   parallel_for(g.batch * g.outH, grain_for(g.outW * g.filterH * g.filterW * C), [&](int64_t begin, int64_t end) {
     for (int64_t row = begin; row < end; ++row) {
       const int64_t b = row / g.outH, oh = row % g.outH;
@@ -137,6 +264,26 @@ void avg_pool(const Pool2DGeom& g, const float* x, float* y) {
 
 void max_pool_grad(const Pool2DGeom& g, const float* x, const float* dy, float* dx) {
   const int64_t C = g.channels;
+  if (g.strideH == 1 && g.strideW == 1) {
+    // One image at a time: its argmax positions stay in cache between the two passes.
+    const int64_t perImage = g.outH * g.outW * C;
+    parallel_for(g.batch, 1, [&](int64_t b0, int64_t b1) {
+      // Per thread and kept between calls (a fresh 200 KB buffer per chunk would page-fault).
+      thread_local std::vector<int32_t> pos;
+      thread_local std::vector<float> m;
+      thread_local std::vector<double> acc;
+      pos.resize(static_cast<size_t>(perImage));
+      m.resize(static_cast<size_t>(g.outW * C));
+      acc.resize(static_cast<size_t>(kRowBlock));
+      for (int64_t b = b0; b < b1; ++b) {
+        for (int64_t oh = 0; oh < g.outH; ++oh) {
+          max_pool_row_s1(g, x, b, oh, m.data(), pos.data() + oh * g.outW * C);
+        }
+        max_pool_grad_image_s1(g, pos.data(), dy + b * perImage, dx + b * g.inH * g.inW * C, acc.data());
+      }
+    });
+    return;
+  }
   // Pass 1: the window position of the first strict maximum of every output, -1 when there is
   // none (an empty window, or only NaN / -inf).
   // The buffer is reused across calls (one per calling thread): a fresh 25 MB one per training step

@@ -2,6 +2,7 @@ import {backend_util, BatchMatMul, util} from '@tensorflow/tfjs-core';
 import type {BatchMatMulAttrs, BatchMatMulInputs, KernelConfig, TensorInfo} from '@tensorflow/tfjs-core';
 
 import type {NativeBackend} from '../native_backend.js';
+import {allocF32} from './elementwise_util.js';
 import {cpuFallback} from '../fallback.js';
 
 /** Shapes of a batched matmul after flattening the batch dims, or null when broadcasting is general. */
@@ -32,7 +33,7 @@ export function batchMatMul(args: {inputs: BatchMatMulInputs; backend: NativeBac
   if (a.dtype !== 'float32' || b.dtype !== 'float32') return cpuFallback(BatchMatMul, args);
   const g = matMulGeometry(a, b, attrs.transposeA, attrs.transposeB);
   if (g == null) return cpuFallback(BatchMatMul, args);
-  const out = new Float32Array(Math.max(g.batchA, g.batchB) * g.M * g.N);
+  const out = allocF32(Math.max(g.batchA, g.batchB) * g.M * g.N);
   backend.addon.batchMatMul(backend.f32(a), backend.f32(b), out, [g.batchA, g.batchB, g.M, g.N, g.K],
     attrs.transposeA, attrs.transposeB);
   return backend.output(g.outShape, out);

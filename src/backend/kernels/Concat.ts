@@ -3,6 +3,7 @@ import type {ConcatAttrs, ConcatInputs, KernelConfig, TensorInfo} from '@tensorf
 
 import {cpuFallback} from '../fallback.js';
 import type {NativeBackend} from '../native_backend.js';
+import {allocF32} from './elementwise_util.js';
 
 /** Concat along any axis, as the 2-D concat [outer, inner_i] along axis 1 (like the cpu kernel). */
 export function concat(args: {inputs: ConcatInputs; backend: NativeBackend; attrs: ConcatAttrs}): TensorInfo {
@@ -17,7 +18,7 @@ export function concat(args: {inputs: ConcatInputs; backend: NativeBackend; attr
   if (util.sizeFromShape(outShape) === 0 || parts.length < 2) return cpuFallback(Concat, args);
   const outer = util.sizeFromShape(outShape.slice(0, axis));
   const cols = parts.map((t) => util.sizeFromShape(t.shape.slice(axis)));
-  const out = new Float32Array(util.sizeFromShape(outShape));
+  const out = allocF32(util.sizeFromShape(outShape));
   backend.addon.concat(parts.map((t) => backend.f32(t)), out, outer, cols);
   return backend.output(outShape, out);
 }

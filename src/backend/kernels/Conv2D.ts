@@ -3,6 +3,7 @@ import type {Conv2DAttrs, Conv2DInputs, KernelConfig, TensorInfo} from '@tensorf
 
 import {cpuFallback} from '../fallback.js';
 import type {NativeBackend} from '../native_backend.js';
+import {allocF32} from './elementwise_util.js';
 import {convGeometry, convRunsNatively} from './conv_util.js';
 
 export function conv2D(args: {inputs: Conv2DInputs; backend: NativeBackend; attrs: Conv2DAttrs}): TensorInfo {
@@ -12,7 +13,7 @@ export function conv2D(args: {inputs: Conv2DInputs; backend: NativeBackend; attr
   const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number],
     filter.shape as [number, number, number, number], attrs.strides, attrs.dilations, attrs.pad,
     attrs.dimRoundingMode, false, 'channelsLast');
-  const out = new Float32Array(util.sizeFromShape(info.outShape));
+  const out = allocF32(util.sizeFromShape(info.outShape));
   backend.addon.conv2d(backend.f32(x), backend.f32(filter), null, out, convGeometry(info));
   return backend.output(info.outShape, out);
 }

@@ -3,6 +3,7 @@ import type {Conv2DBackpropFilterAttrs, Conv2DBackpropFilterInputs, KernelConfig
 
 import {cpuFallback} from '../fallback.js';
 import type {NativeBackend} from '../native_backend.js';
+import {allocF32} from './elementwise_util.js';
 import {convGeometry, convRunsNatively} from './conv_util.js';
 
 export function conv2DBackpropFilter(
@@ -14,7 +15,7 @@ export function conv2DBackpropFilter(
   // Like the cpu kernel: the gradient ops carry no dilations (tfjs rejects dilated conv gradients).
   const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], attrs.filterShape,
     attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
-  const dw = new Float32Array(util.sizeFromShape(info.filterShape));
+  const dw = allocF32(util.sizeFromShape(info.filterShape));
   backend.addon.conv2dBackpropFilter(backend.f32(x), backend.f32(dy), dw, convGeometry(info));
   return backend.output(info.filterShape, dw);
 }

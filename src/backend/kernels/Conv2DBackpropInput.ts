@@ -3,6 +3,7 @@ import type {Conv2DBackpropInputAttrs, Conv2DBackpropInputInputs, KernelConfig, 
 
 import {cpuFallback} from '../fallback.js';
 import type {NativeBackend} from '../native_backend.js';
+import {allocF32} from './elementwise_util.js';
 import {convGeometry, convRunsNatively} from './conv_util.js';
 
 export function conv2DBackpropInput(
@@ -14,7 +15,7 @@ export function conv2DBackpropInput(
   // Like the cpu kernel: the gradient ops carry no dilations (tfjs rejects dilated conv gradients).
   const info = backend_util.computeConv2DInfo(attrs.inputShape, filter.shape as [number, number, number, number],
     attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
-  const dx = new Float32Array(util.sizeFromShape(info.inShape));
+  const dx = allocF32(util.sizeFromShape(info.inShape));
   backend.addon.conv2dBackpropInput(backend.f32(dy), backend.f32(filter), dx, convGeometry(info));
   return backend.output(info.inShape, dx);
 }

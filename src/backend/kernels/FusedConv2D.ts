@@ -3,6 +3,7 @@ import type {FusedConv2DAttrs, FusedConv2DInputs, KernelConfig, TensorInfo} from
 
 import {cpuFallback} from '../fallback.js';
 import type {NativeBackend} from '../native_backend.js';
+import {allocF32} from './elementwise_util.js';
 import {convGeometry, convRunsNatively} from './conv_util.js';
 
 const nativeActivations = new Set(['linear', 'relu', 'relu6', 'elu', 'sigmoid', 'leakyrelu'] as const);
@@ -40,7 +41,7 @@ export function fusedConv2D(args: {inputs: FusedConv2DInputs; backend: NativeBac
     bias = channelBias(backend, inputs.bias, info.outChannels);
     if (bias == null) return cpuFallback(FusedConv2D, args);
   }
-  const out = new Float32Array(util.sizeFromShape(info.outShape));
+  const out = allocF32(util.sizeFromShape(info.outShape));
   backend.addon.conv2d(backend.f32(x), backend.f32(filter), bias, out, convGeometry(info), activation,
     attrs.leakyreluAlpha ?? 0.2);
   return backend.output(info.outShape, out);

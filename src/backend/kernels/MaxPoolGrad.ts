@@ -3,6 +3,7 @@ import type {KernelConfig, MaxPoolGradAttrs, MaxPoolGradInputs, TensorInfo} from
 
 import {cpuFallback} from '../fallback.js';
 import type {NativeBackend} from '../native_backend.js';
+import {allocF32} from './elementwise_util.js';
 import {poolGeometry} from './pool_geometry.js';
 
 /** dx of MaxPool: dy goes to the first maximum of each window, as in the cpu kernel. */
@@ -14,7 +15,7 @@ export function maxPoolGrad(args: {inputs: MaxPoolGradInputs; backend: NativeBac
   // tfjs computes the gradient without the forward dimRoundingMode, so dy may not have the shape
   // this geometry expects; the cpu kernel then reads dy with mismatched strides. Leave that to it.
   if (g == null || !util.arraysEqual(g.info.outShape, dy.shape)) return cpuFallback(MaxPoolGrad, args);
-  const dx = new Float32Array(x.shape.reduce((a, b) => a * b, 1));
+  const dx = allocF32(x.shape.reduce((a, b) => a * b, 1));
   backend.addon.maxPoolGrad(backend.f32(x), backend.f32(dy), dx, g.geom);
   return backend.output(x.shape, dx);
 }

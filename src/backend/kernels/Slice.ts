@@ -3,6 +3,7 @@ import type {KernelConfig, SliceAttrs, SliceInputs, TensorInfo} from '@tensorflo
 
 import {cpuFallback} from '../fallback.js';
 import type {NativeBackend} from '../native_backend.js';
+import {allocF32} from './elementwise_util.js';
 
 export function slice(args: {inputs: SliceInputs; backend: NativeBackend; attrs: SliceAttrs}): TensorInfo {
   const {inputs, backend, attrs} = args;
@@ -12,7 +13,7 @@ export function slice(args: {inputs: SliceInputs; backend: NativeBackend; attrs:
   slice_util.assertParamsValid(x, begin, size);
   // A contiguous slice is a zero-copy view in the cpu kernel: nothing to speed up.
   if (slice_util.isSliceContinous(x.shape, begin, size)) return cpuFallback(Slice, args);
-  const out = new Float32Array(util.sizeFromShape(size));
+  const out = allocF32(util.sizeFromShape(size));
   backend.addon.slice(backend.f32(x), out, x.shape, begin, size);
   return backend.output(size, out);
 }

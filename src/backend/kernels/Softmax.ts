@@ -3,6 +3,7 @@ import type {KernelConfig, SoftmaxAttrs, SoftmaxInputs, TensorInfo} from '@tenso
 
 import {cpuFallback} from '../fallback.js';
 import type {NativeBackend} from '../native_backend.js';
+import {allocF32} from './elementwise_util.js';
 
 /** Softmax over the last axis (the only one tfjs supports), max-shifted, summed in float64. */
 export function softmax(args: {inputs: SoftmaxInputs; backend: NativeBackend; attrs: SoftmaxAttrs}): TensorInfo {
@@ -14,7 +15,7 @@ export function softmax(args: {inputs: SoftmaxInputs; backend: NativeBackend; at
   // Another axis makes the cpu kernel throw its own error.
   if (logits.dtype !== 'float32' || rank === 0 || dim !== rank - 1 || size === 0) return cpuFallback(Softmax, args);
   const cols = logits.shape[rank - 1];
-  const out = new Float32Array(size);
+  const out = allocF32(size);
   backend.addon.softmax(backend.f32(logits), out, [size / cols, cols]);
   return backend.output(logits.shape, out);
 }

@@ -3,6 +3,7 @@ import type {_FusedMatMulAttrs, _FusedMatMulInputs, KernelConfig, TensorInfo} fr
 
 import {cpuFallback} from '../fallback.js';
 import type {NativeBackend} from '../native_backend.js';
+import {allocF32} from './elementwise_util.js';
 import {matMulGeometry} from './BatchMatMul.js';
 
 const nativeActivations = new Set(['linear', 'relu', 'relu6', 'elu', 'sigmoid', 'leakyrelu']);
@@ -28,7 +29,7 @@ export function fusedMatMul(args: {inputs: _FusedMatMulInputs; backend: NativeBa
       (size === 1 || (size === g.N && last === g.N));
     if (!fits) return cpuFallback(_FusedMatMul, args);
   }
-  const out = new Float32Array(Math.max(g.batchA, g.batchB) * g.M * g.N);
+  const out = allocF32(Math.max(g.batchA, g.batchB) * g.M * g.N);
   backend.addon.fusedMatMul(backend.f32(a), backend.f32(b), bias == null ? null : backend.f32(bias), out,
     [g.batchA, g.batchB, g.M, g.N, g.K], attrs.transposeA, attrs.transposeB,
     activation as 'linear' | 'relu' | 'relu6' | 'elu' | 'sigmoid' | 'leakyrelu', attrs.leakyreluAlpha ?? 0.2);

@@ -163,6 +163,21 @@ describe.skipIf(!nativeAvailable())('native pooling kernels', () => {
     expectClose(native[1], cpu[1], 'teacher maxPool grad', true);
   });
 
+  it('matches cpu exactly on the stride-1 fast path: student shape, and rows longer than one 512-element block', () => {
+    const stride1Cases: Case[] = [
+      {shape: [32, 14, 14, 16], filter: 2, strides: 1, pad: 'same'},
+      {shape: [2, 5, 40, 17], filter: 2, strides: 1, pad: 'same'},
+      {shape: [2, 6, 37, 19], filter: [3, 2], strides: 1, pad: 'valid'},
+      {shape: [1, 7, 33, 31], filter: 3, strides: 1, pad: 'same'},
+    ];
+    for (const [i, c] of stride1Cases.entries()) {
+      const n = c.shape.reduce((a, b) => a * b, 1);
+      const {cpu, native} = poolBoth(c, 'max', randomValues(n, 700 + i, 4), randomValues(n * 4, 800 + i));
+      expectClose(native[0], cpu[0], `stride-1 maxPool ${JSON.stringify(c)}`, true);
+      expectClose(native[1], cpu[1], `stride-1 maxPool grad ${JSON.stringify(c)}`, true);
+    }
+  });
+
   it('skips NaN and keeps -Infinity like cpu', () => {
     const x = new Float32Array([NaN, 1, -Infinity, NaN, -Infinity, -Infinity, -Infinity, -Infinity, 2, NaN, 3, 3, NaN, NaN, NaN, NaN]);
     const c: Case = {shape: [1, 4, 4, 1], filter: 2, strides: 2, pad: 'valid'};
