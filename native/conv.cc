@@ -6,7 +6,8 @@
 //   forward          y[M, outC]   = col[M, K] x W[K, outC]
 //   backprop filter  dW[K, outC]  = col^T x dy[M, outC]
 //   backprop input   dcol[M, K]   = dy x W^T, then col2im scatter-adds dcol into dx.
-// 1x1 stride-1 unpadded convs use x itself as the col matrix. Chunks of whole images bound the
+// 1x1 stride-1 unpadded convs use x itself as the col matrix; convs with one input channel skip
+// the GEMM (see conv2d_c1). Chunks of whole images bound the
 // col buffer at kColBudget floats. sgemm threads itself, so it is never called inside parallel_for
 // (the pool does not nest).
 #include <algorithm>
@@ -209,12 +210,161 @@ void backprop_filter_small(const ConvGeom& g, const float* x, const float* dy, f
   }
 }
 
+
+// ---- one input channel (a first layer on grayscale images) ----
+// With inC == 1 a col row has only K = filterH * filterW values, too short for a GEMM to pay off
+// (K = 9 for 3x3): each output row is bias + K broadcast taps times rows of the filter, computed in
+// registers and stored once; the input gradient is K dot products per output pixel, scattered
+// into the image.
+constexpr int64_t kDirectMaxTaps = 32;
+
+bool is_single_channel(const ConvGeom& g) { return g.inC == 1 && g.filterH * g.filterW <= kDirectMaxTaps; }
+
+typedef float v8 __attribute__((vector_size(32)));
+inline v8 load8(const float* p) {
+  v8 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void store8(float* p, v8 v) { std::memcpy(p, &v, sizeof v); }
+inline v8 splat8(float a) { return v8{a, a, a, a, a, a, a, a}; }
+
+// y[0, N) = act(bias + sum_k tap[k] * w[k * N + n]).
+void direct_row_c1(const float* tap, int64_t K, const float* w, const float* bias, int64_t N, ConvActivation act,
+                   float alpha, float* y) {
+  int64_t n0 = 0;
+  for (; n0 + 32 <= N; n0 += 32) {
+    v8 a0 = bias ? load8(bias + n0) : v8{}, a1 = bias ? load8(bias + n0 + 8) : v8{};
+    v8 a2 = bias ? load8(bias + n0 + 16) : v8{}, a3 = bias ? load8(bias + n0 + 24) : v8{};
+    for (int64_t k = 0; k < K; ++k) {
+      const v8 t = splat8(tap[k]);
+      const float* wk = w + k * N + n0;
+      a0 += t * load8(wk);
+      a1 += t * load8(wk + 8);
+      a2 += t * load8(wk + 16);
+      a3 += t * load8(wk + 24);
+    }
+    store8(y + n0, a0);
+    store8(y + n0 + 8, a1);
+    store8(y + n0 + 16, a2);
+    store8(y + n0 + 24, a3);
+  }
+  for (; n0 + 8 <= N; n0 += 8) {
+    v8 a = bias ? load8(bias + n0) : v8{};
+    for (int64_t k = 0; k < K; ++k) a += splat8(tap[k]) * load8(w + k * N + n0);
+    store8(y + n0, a);
+  }
+  for (; n0 < N; ++n0) {
+    float a = bias ? bias[n0] : 0.f;
+    for (int64_t k = 0; k < K; ++k) a += tap[k] * w[k * N + n0];
+    y[n0] = a;
+  }
+  switch (act) {
+    case ConvActivation::Linear: break;
+    case ConvActivation::Relu:
+      for (int64_t n = 0; n < N; ++n) y[n] = y[n] < 0.f ? 0.f : y[n];
+      break;
+    case ConvActivation::LeakyRelu:
+      for (int64_t n = 0; n < N; ++n) y[n] = y[n] < 0.f ? alpha * y[n] : y[n];
+      break;
+    default:
+      for (int64_t n = 0; n < N; ++n) y[n] = activate(y[n], act, alpha);
+  }
+}
+
+// The K input values under output position m (zero outside the image), for inC == 1.
+inline void gather_taps_c1(const ConvGeom& g, const float* x, int64_t m, float* tap) {
+  const int64_t ow = m % g.outW, t = m / g.outW, oh = t % g.outH, b = t / g.outH;
+  const float* xb = x + b * g.inH * g.inW;
+  const int64_t ih0 = oh * g.strideH - g.padTop, iw0 = ow * g.strideW - g.padLeft;
+  const bool inside = ih0 >= 0 && iw0 >= 0 && ih0 + (g.filterH - 1) * g.dilationH < g.inH &&
+                      iw0 + (g.filterW - 1) * g.dilationW < g.inW;
+  for (int64_t kh = 0; kh < g.filterH; ++kh) {
+    const int64_t ih = ih0 + kh * g.dilationH;
+    for (int64_t kw = 0; kw < g.filterW; ++kw) {
+      const int64_t iw = iw0 + kw * g.dilationW;
+      tap[kh * g.filterW + kw] = inside || (ih >= 0 && ih < g.inH && iw >= 0 && iw < g.inW) ? xb[ih * g.inW + iw] : 0.f;
+    }
+  }
+}
+
+void conv2d_c1(const ConvGeom& g, const float* x, const float* w, const float* bias, ConvActivation act, float alpha,
+               float* y) {
+  const int64_t M = g.batch * rows_per_image(g), K = col_k(g), N = g.outC;
+  parallel_for(M, std::max<int64_t>(16, 4096 / std::max<int64_t>(N, 1)), [&](int64_t m0, int64_t m1) {
+    float tap[kDirectMaxTaps];
+    for (int64_t m = m0; m < m1; ++m) {
+      gather_taps_c1(g, x, m, tap);
+      direct_row_c1(tap, K, w, bias, N, act, alpha, y + m * N);
+    }
+  });
+}
+
+// d[0, 8 * KV) = sum_n dy[n] * wt[n, 0, 8 * KV), the accumulators in registers.
+template <int KV>
+void dots_c1(const float* __restrict dy, const float* __restrict wt, int64_t N, float* __restrict d) {
+  // Four independent partial sums over n: one chain of dependent FMAs would wait on FMA latency.
+  v8 acc[4][KV];
+  for (int u = 0; u < 4; ++u)
+    for (int v = 0; v < KV; ++v) acc[u][v] = v8{};
+  int64_t n = 0;
+  for (; n + 4 <= N; n += 4) {
+#pragma GCC unroll 4
+    for (int u = 0; u < 4; ++u) {
+      const v8 t = splat8(dy[n + u]);
+#pragma GCC unroll 4
+      for (int v = 0; v < KV; ++v) acc[u][v] += t * load8(wt + (n + u) * KV * 8 + v * 8);
+    }
+  }
+  for (; n < N; ++n) {
+    const v8 t = splat8(dy[n]);
+    for (int v = 0; v < KV; ++v) acc[0][v] += t * load8(wt + n * KV * 8 + v * 8);
+  }
+  for (int v = 0; v < KV; ++v) store8(d + v * 8, (acc[0][v] + acc[1][v]) + (acc[2][v] + acc[3][v]));
+}
+
+void conv2d_backprop_input_c1(const ConvGeom& g, const float* dy, const float* w, float* dx) {
+  const int64_t K = col_k(g), N = g.outC, perImage = rows_per_image(g);
+  // wt[n][k] = w[k][n] with k padded to KP lanes: the K sums of an output pixel are broadcast
+  // FMAs over its dy row, with no horizontal sums.
+  const int64_t KP = (K + 7) / 8 * 8;
+  std::vector<float> wt(static_cast<size_t>(N * KP), 0.f);
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t n = 0; n < N; ++n) wt[n * KP + k] = w[k * N + n];
+  auto dots = KP == 8 ? dots_c1<1> : KP == 16 ? dots_c1<2> : KP == 24 ? dots_c1<3> : dots_c1<4>;
+  parallel_for(g.batch, 1, [&](int64_t b0, int64_t b1) {
+    float d[kDirectMaxTaps];
+    for (int64_t b = b0; b < b1; ++b) {
+      float* xb = dx + b * g.inH * g.inW;
+      std::fill(xb, xb + g.inH * g.inW, 0.f);
+      for (int64_t oh = 0; oh < g.outH; ++oh) {
+        for (int64_t ow = 0; ow < g.outW; ++ow) {
+          dots(dy + ((b * perImage) + oh * g.outW + ow) * N, wt.data(), N, d);
+          const int64_t ih0 = oh * g.strideH - g.padTop, iw0 = ow * g.strideW - g.padLeft;
+          for (int64_t kh = 0; kh < g.filterH; ++kh) {
+            const int64_t ih = ih0 + kh * g.dilationH;
+            if (ih < 0 || ih >= g.inH) continue;
+            for (int64_t kw = 0; kw < g.filterW; ++kw) {
+              const int64_t iw = iw0 + kw * g.dilationW;
+              if (iw >= 0 && iw < g.inW) xb[ih * g.inW + iw] += d[kh * g.filterW + kw];
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
 }  // namespace
 
 void conv2d(const ConvGeom& g, const float* x, const float* w, const float* bias, ConvActivation act, float alpha,
             float* y) {
   const int64_t M = g.batch * rows_per_image(g), K = col_k(g), N = g.outC;
   if (M == 0 || N == 0) return;
+  if (is_single_channel(g)) {
+    conv2d_c1(g, x, w, bias, act, alpha, y);
+    return;
+  }
   if (is_pointwise(g)) {
     sgemm(false, false, M, N, K, 1.f, x, K, w, N, 0.f, y, N);
   } else {
@@ -256,6 +406,10 @@ void conv2d_backprop_filter(const ConvGeom& g, const float* x, const float* dy, 
 
 void conv2d_backprop_input(const ConvGeom& g, const float* dy, const float* w, float* dx) {
   const int64_t M = g.batch * rows_per_image(g), K = col_k(g), N = g.outC;
+  if (M > 0 && N > 0 && is_single_channel(g)) {
+    conv2d_backprop_input_c1(g, dy, w, dx);
+    return;
+  }
   std::fill(dx, dx + g.batch * g.inH * g.inW * g.inC, 0.f);
   if (M == 0 || K == 0) return;
   if (is_pointwise(g)) {

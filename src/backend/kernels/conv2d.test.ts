@@ -50,6 +50,16 @@ const cases: Case[] = [
   {name: 'wide channels (GEMM filter-gradient path)', x: [2, 6, 6, 32], f: [3, 3, 32, 64], strides: 2, pad: 'same'},
   {name: 'large col matrix split in image chunks', x: [2, 31, 31, 256], f: [3, 3, 256, 8], strides: 1, pad: 'same'},
   {name: 'filter as large as input, valid', x: [3, 4, 4, 2], f: [4, 4, 2, 3], strides: 1, pad: 'valid'},
+  // One input channel runs the direct (non-GEMM) kernels: output counts around the 8- and 32-wide
+  // vector blocks, other filters, strides, pads and dilation, and a filter too big for them.
+  {name: '1 channel in, 40 filters (32 + 8 wide blocks)', x: [3, 11, 10, 1], f: [3, 3, 1, 40], strides: 2, pad: 'same'},
+  {name: '1 channel in, 5x5 s1 valid, 13 filters', x: [2, 9, 8, 1], f: [5, 5, 1, 13], strides: 1, pad: 'valid'},
+  {name: '1 channel in, 2x4 explicit pad, 37 filters', x: [2, 7, 9, 1], f: [2, 4, 1, 37], strides: [1, 2],
+    pad: [[0, 0], [1, 0], [2, 1], [0, 0]]},
+  {name: '1 channel in, dilation 2', x: [2, 9, 9, 1], f: [3, 3, 1, 20], strides: 1, pad: 'same', dilations: 2,
+    forwardOnly: true},
+  {name: '1 channel in, 7x5 filter (more taps than the direct kernels take)', x: [1, 9, 9, 1], f: [7, 5, 1, 3],
+    strides: 1, pad: 'same'},
 ];
 
 /** Deterministic uniform [-1, 1) values (mulberry32). */
@@ -180,6 +190,21 @@ describe('native Conv2D family', () => {
         });
         const y = fused(x, f, bias);
         const dy = tf.tensor(randoms(y.size, 8), y.shape);
+        const [dx, df, db] = tf.grads(fused)([x, f, bias], dy);
+        return [y, dx, df, db];
+      });
+    });
+
+    it.each(activations)('%s with one input channel (direct kernel): forward and gradients match cpu', async (activation) => {
+      const x1 = randoms(2 * 7 * 6, 14), f1 = randoms(9 * 35, 15), b1 = randoms(35, 16);
+      await parity(['y', 'dx', 'dfilter', 'dbias'], () => {
+        const fused = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.fused.conv2d({
+          x: tf.mul(a, 4) as tf.Tensor4D, filter: b as tf.Tensor4D, strides: 2, pad: 'same', bias: c, activation,
+          leakyreluAlpha: 0.3,
+        });
+        const x = tf.tensor4d(x1, [2, 7, 6, 1]), f = tf.tensor4d(f1, [3, 3, 1, 35]), bias = tf.tensor1d(b1);
+        const y = fused(x, f, bias);
+        const dy = tf.tensor(randoms(y.size, 17), y.shape);
         const [dx, df, db] = tf.grads(fused)([x, f, bias], dy);
         return [y, dx, df, db];
       });
