@@ -178,7 +178,7 @@ void accumulate_atb(const float* col, const float* dy, int64_t rows, int64_t K, 
   }
 }
 
-// Filter gradient for small K x N without BLAS: each thread im2cols its own rows in small blocks and keeps a
+// Filter gradient for small K x N (few filter rows) without BLAS: each thread im2cols its own rows in small blocks and keeps a
 // private dW, then the partial dWs are summed. The GEMM path would leave one core idle when K
 // (its output rows) is a single block, as in a first conv layer with one input channel.
 void backprop_filter_small(const ConvGeom& g, const float* x, const float* dy, float* dw) {
@@ -383,7 +383,9 @@ void conv2d_backprop_filter(const ConvGeom& g, const float* x, const float* dy, 
   const int64_t M = g.batch * rows_per_image(g), K = col_k(g), N = g.outC;
   if (K == 0 || N == 0) return;
   // BLAS handles small transposed products well; hafif's own GEMM splits only the K rows.
-  if (K * N <= 16384 && gemm_impl() != GemmImpl::Blas) {
+  // Only for a few filter rows (e.g. K = 9 with one input channel): from K = 144 on, the own GEMM,
+  // split by filter rows, is faster (student conv2 [3,3,16,32]: 0.37 -> 0.21 ms on one thread).
+  if (K * N <= 16384 && K <= 32 && gemm_impl() != GemmImpl::Blas) {
     backprop_filter_small(g, x, dy, dw);
     return;
   }

@@ -1,7 +1,7 @@
 // A small fixed thread pool: parallel_for splits [0, n) into contiguous chunks (a few per thread)
 // that the caller and the workers claim dynamically. Kernels call it for loops whose iterations are
-// independent. Thread count: HAFIF_NUM_THREADS or the hardware concurrency; idle workers spin for
-// HAFIF_SPIN_US microseconds (default 100) before they sleep.
+// independent. Thread count: HAFIF_NUM_THREADS or the hardware concurrency; idle workers may spin for
+// HAFIF_SPIN_US microseconds (default 0) before they sleep.
 #pragma once
 #include <cstdint>
 #include <functional>
