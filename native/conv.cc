@@ -82,7 +82,7 @@ inline void im2col_row(const ConvGeom& g, const float* x, int64_t m, float* dst)
 // col[r] = im2col row m0 + r, for r in [0, rows).
 void im2col(const ConvGeom& g, const float* x, int64_t m0, int64_t rows, float* col) {
   const int64_t K = col_k(g);
-  parallel_for(rows, 16, [&](int64_t r0, int64_t r1) {
+  parallel_for(rows, std::max<int64_t>(16, 65536 / std::max<int64_t>(K, 1)), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) im2col_row(g, x, m0 + r, col + r * K);
   });
 }
@@ -133,7 +133,7 @@ inline float activate(float v, ConvActivation act, float alpha) {
 // y[M, N] = act(y + bias), bias may be null.
 void add_bias_activate(float* y, int64_t M, int64_t N, const float* bias, ConvActivation act, float alpha) {
   if (bias == nullptr && act == ConvActivation::Linear) return;
-  parallel_for(M, 64, [&](int64_t r0, int64_t r1) {
+  parallel_for(M, std::max<int64_t>(64, 65536 / std::max<int64_t>(N, 1)), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       float* __restrict row = y + r * N;
       if (bias != nullptr)
@@ -291,7 +291,8 @@ inline void gather_taps_c1(const ConvGeom& g, const float* x, int64_t m, float* 
 void conv2d_c1(const ConvGeom& g, const float* x, const float* w, const float* bias, ConvActivation act, float alpha,
                float* y) {
   const int64_t M = g.batch * rows_per_image(g), K = col_k(g), N = g.outC;
-  parallel_for(M, std::max<int64_t>(16, 4096 / std::max<int64_t>(N, 1)), [&](int64_t m0, int64_t m1) {
+  // Chunks of at least ~256k multiply-adds (tens of us); the student's conv1 (1 MMAC) stays on one thread.
+  parallel_for(M, std::max<int64_t>(16, (int64_t{1} << 18) / std::max<int64_t>(N * K, 1)), [&](int64_t m0, int64_t m1) {
     float tap[kDirectMaxTaps];
     for (int64_t m = m0; m < m1; ++m) {
       gather_taps_c1(g, x, m, tap);
@@ -332,7 +333,8 @@ void conv2d_backprop_input_c1(const ConvGeom& g, const float* dy, const float* w
   for (int64_t k = 0; k < K; ++k)
     for (int64_t n = 0; n < N; ++n) wt[n * KP + k] = w[k * N + n];
   auto dots = KP == 8 ? dots_c1<1> : KP == 16 ? dots_c1<2> : KP == 24 ? dots_c1<3> : dots_c1<4>;
-  parallel_for(g.batch, 1, [&](int64_t b0, int64_t b1) {
+  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 18) / std::max<int64_t>(perImage * N * KP, 1));
+  parallel_for(g.batch, grain, [&](int64_t b0, int64_t b1) {
     float d[kDirectMaxTaps];
     for (int64_t b = b0; b < b1; ++b) {
       float* xb = dx + b * g.inH * g.inW;

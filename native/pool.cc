@@ -24,9 +24,10 @@ inline Span window(int64_t o, int64_t stride, int64_t pad, int64_t filter, int64
   return Span{corner, std::max<int64_t>(0, corner), std::min<int64_t>(in, corner + filter)};
 }
 
-// Items per thread chunk so that a chunk holds at least ~32k inner iterations.
+// Items per thread chunk so that a chunk holds at least ~128k inner iterations (tens of us):
+// smaller chunks lose more to a late or preempted worker than a second core gives back.
 inline int64_t grain_for(int64_t work_per_item) {
-  return std::max<int64_t>(1, 32768 / std::max<int64_t>(1, work_per_item));
+  return std::max<int64_t>(1, 131072 / std::max<int64_t>(1, work_per_item));
 }
 
 // The inner loops of the backward gathers, kept as plain functions over restrict pointers so they
@@ -267,7 +268,7 @@ void max_pool_grad(const Pool2DGeom& g, const float* x, const float* dy, float* 
   if (g.strideH == 1 && g.strideW == 1) {
     // One image at a time: its argmax positions stay in cache between the two passes.
     const int64_t perImage = g.outH * g.outW * C;
-    parallel_for(g.batch, 1, [&](int64_t b0, int64_t b1) {
+    parallel_for(g.batch, grain_for(g.inH * g.inW * C * g.filterH * g.filterW), [&](int64_t b0, int64_t b1) {
       // Per thread and kept between calls (a fresh 200 KB buffer per chunk would page-fault).
       thread_local std::vector<int32_t> pos;
       thread_local std::vector<float> m;
