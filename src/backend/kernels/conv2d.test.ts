@@ -53,6 +53,8 @@ const cases: Case[] = [
   // One input channel runs the direct (non-GEMM) kernels: output counts around the 8- and 32-wide
   // vector blocks, other filters, strides, pads and dilation, and a filter too big for them.
   {name: '1 channel in, 40 filters (32 + 8 wide blocks)', x: [3, 11, 10, 1], f: [3, 3, 1, 40], strides: 2, pad: 'same'},
+  {name: '1 channel in, enough work for per-thread filter-gradient partials', x: [8, 28, 28, 1], f: [3, 3, 1, 64],
+    strides: 2, pad: 'same'},
   {name: '1 channel in, 5x5 s1 valid, 13 filters', x: [2, 9, 8, 1], f: [5, 5, 1, 13], strides: 1, pad: 'valid'},
   {name: '1 channel in, 2x4 explicit pad, 37 filters', x: [2, 7, 9, 1], f: [2, 4, 1, 37], strides: [1, 2],
     pad: [[0, 0], [1, 0], [2, 1], [0, 0]]},
