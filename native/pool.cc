@@ -153,12 +153,14 @@ void add_where_rows(double* __restrict acc, const int32_t* __restrict pos, const
 // while every window adds its part (a whole 256-channel row would spill to L2 between windows).
 constexpr int64_t kRowBlock = 512;
 
-// Output row oh of image b: y = max (pos = first argmax when pos is not null) over the window.
-// Visits window positions in row-major order like the cpu kernel, so ties resolve the same way.
-void max_pool_row_s1(const Pool2DGeom& g, const float* x, int64_t b, int64_t oh, float* y, int32_t* pos) {
-  const int64_t C = g.channels, n = g.outW * C;
-  for (int64_t e0 = 0; e0 < n; e0 += kRowBlock) {
-    const int64_t e1 = std::min(n, e0 + kRowBlock);
+// Output elements [b0, b1) of row oh of image b: y = max (pos = first argmax when pos is not
+// null) over the window, kRowBlock elements at a time. Visits window positions in row-major order
+// like the cpu kernel, so ties resolve the same way.
+void max_span_s1(const Pool2DGeom& g, const float* x, int64_t b, int64_t oh, float* y, int32_t* pos, int64_t b0,
+                 int64_t b1) {
+  const int64_t C = g.channels;
+  for (int64_t e0 = b0; e0 < b1; e0 += kRowBlock) {
+    const int64_t e1 = std::min(b1, e0 + kRowBlock);
     std::fill(y + e0, y + e1, -std::numeric_limits<float>::infinity());
     if (pos != nullptr) std::fill(pos + e0, pos + e1, -1);
     for (int64_t ro = 0; ro < g.filterH; ++ro) {
@@ -179,31 +181,134 @@ void max_pool_row_s1(const Pool2DGeom& g, const float* x, int64_t b, int64_t oh,
   }
 }
 
-// dx of image b, rows of dx one at a time: the same sums as gather_grad (float64, windows in the
-// cpu kernel's order), over whole rows. pos holds the image's first-argmax positions.
+// Windows of at most this many positions take the register paths below.
+constexpr int64_t kRegWindows = 16;
+
+// Output row oh of image b (see max_span_s1). Where every window position is in bounds for all
+// of 8 consecutive outputs, the max and argmax over the window stay in registers.
+void max_pool_row_s1(const Pool2DGeom& g, const float* x, int64_t b, int64_t oh, float* y, int32_t* pos) {
+  const int64_t C = g.channels, n = g.outW * C;
+  const float* srcs[kRegWindows];
+  int32_t ks[kRegWindows];
+  int nw = 0;
+  int64_t E0 = 0, E1 = n;
+  if (g.filterH * g.filterW <= kRegWindows) {
+    for (int64_t ro = 0; ro < g.filterH; ++ro) {
+      const int64_t r = oh - g.padTop + ro;
+      if (r < 0 || r >= g.inH) continue;
+      for (int64_t qo = 0; qo < g.filterW; ++qo) {
+        int64_t lo, hi;
+        stride1_range(qo, g.padLeft, g.inW, g.outW, &lo, &hi);
+        if (lo >= hi) continue;
+        srcs[nw] = x + (b * g.inH + r) * g.inW * C + (qo - g.padLeft) * C;  // x of output element e: srcs + e
+        ks[nw++] = static_cast<int32_t>(ro * g.filterW + qo);
+        E0 = std::max(E0, lo * C);
+        E1 = std::min(E1, hi * C);
+      }
+    }
+  }
+  if (nw == 0 || E1 - E0 < 8) {
+    max_span_s1(g, x, b, oh, y, pos, 0, n);
+    return;
+  }
+  E1 = E0 + (E1 - E0) / 8 * 8;
+  if (E0 > 0) max_span_s1(g, x, b, oh, y, pos, 0, E0);
+  const float inf = std::numeric_limits<float>::infinity();
+  for (int64_t e = E0; e < E1; e += 8) {
+    v8f m = {-inf, -inf, -inf, -inf, -inf, -inf, -inf, -inf};
+    if (pos == nullptr) {
+      for (int w = 0; w < nw; ++w) {
+        const v8f v = load8<v8f>(srcs[w] + e);
+        m = v > m ? v : m;
+      }
+      store8(y + e, m);
+    } else {
+      v8i p = {-1, -1, -1, -1, -1, -1, -1, -1};
+      for (int w = 0; w < nw; ++w) {
+        const v8f v = load8<v8f>(srcs[w] + e);
+        const v8i gt = v > m;
+        m = gt ? v : m;
+        p = gt ? v8i{ks[w], ks[w], ks[w], ks[w], ks[w], ks[w], ks[w], ks[w]} : p;
+      }
+      store8(y + e, m);
+      store8(pos + e, p);
+    }
+  }
+  if (E1 < n) max_span_s1(g, x, b, oh, y, pos, E1, n);
+}
+
+// Stride-1 gradient of dx row xr, elements [b0, b1) of the row: the same sums as gather_grad
+// (float64, windows in the cpu kernel's order), kRowBlock elements at a time.
+void grad_span_s1(const Pool2DGeom& g, const int32_t* pos, const float* dy, float* dxr, double* acc, int64_t xr,
+                  int64_t b0, int64_t b1) {
+  const int64_t C = g.channels;
+  for (int64_t e0 = b0; e0 < b1; e0 += kRowBlock) {
+    const int64_t e1 = std::min(b1, e0 + kRowBlock);
+    std::fill(acc, acc + (e1 - e0), 0.0);
+    // Window rows covering xr in ascending output row order (the cpu's wr order), then columns.
+    for (int64_t ro = g.filterH - 1; ro >= 0; --ro) {
+      const int64_t oh = xr + g.padTop - ro;
+      if (oh < 0 || oh >= g.outH) continue;
+      for (int64_t qo = g.filterW - 1; qo >= 0; --qo) {
+        // dx element e (x column e / C) takes dy of output column e / C + padLeft - qo.
+        int64_t lo, hi;
+        stride1_range(qo, g.padLeft, g.inW, g.outW, &lo, &hi);
+        const int64_t shift = (g.padLeft - qo) * C;  // dy element = dx element + shift
+        const int64_t s0 = std::max(lo * C - shift, e0), s1 = std::min(hi * C - shift, e1);
+        if (s0 >= s1) continue;
+        const int64_t off = oh * g.outW * C + s0 + shift;
+        add_where_rows(acc + (s0 - e0), pos + off, dy + off, static_cast<int32_t>(ro * g.filterW + qo), s1 - s0);
+      }
+    }
+    store(dxr + e0, acc, 1.0, e1 - e0);
+  }
+}
+
+// dx of image b (pos: the image's first-argmax positions), one row at a time. In the part of a row
+// that every covering window reaches, 8 elements at a time sum all windows in registers (float64,
+// the cpu's window order); the edges go through grad_span_s1.
 void max_pool_grad_image_s1(const Pool2DGeom& g, const int32_t* pos, const float* dy, float* dx, double* acc) {
   const int64_t C = g.channels, n = g.inW * C;
+  const bool reg = g.filterH * g.filterW <= kRegWindows;
   for (int64_t xr = 0; xr < g.inH; ++xr) {
-    for (int64_t e0 = 0; e0 < n; e0 += kRowBlock) {
-      const int64_t e1 = std::min(n, e0 + kRowBlock);
-      std::fill(acc, acc + (e1 - e0), 0.0);
-      // Window rows covering xr in ascending output row order (the cpu's wr order), then columns.
+    float* dxr = dx + xr * n;
+    int64_t offs[kRegWindows];
+    int32_t wants[kRegWindows];
+    int nw = 0;
+    int64_t E0 = 0, E1 = n;
+    if (reg) {
       for (int64_t ro = g.filterH - 1; ro >= 0; --ro) {
         const int64_t oh = xr + g.padTop - ro;
         if (oh < 0 || oh >= g.outH) continue;
         for (int64_t qo = g.filterW - 1; qo >= 0; --qo) {
-          // dx element e (x column e / C) takes dy of output column e / C + padLeft - qo.
           int64_t lo, hi;
           stride1_range(qo, g.padLeft, g.inW, g.outW, &lo, &hi);
-          const int64_t shift = (g.padLeft - qo) * C;  // dy element = dx element + shift
-          const int64_t s0 = std::max(lo * C - shift, e0), s1 = std::min(hi * C - shift, e1);
+          const int64_t shift = (g.padLeft - qo) * C;
+          const int64_t s0 = std::max<int64_t>(lo * C - shift, 0), s1 = std::min(hi * C - shift, n);
           if (s0 >= s1) continue;
-          const int64_t off = oh * g.outW * C + s0 + shift;
-          add_where_rows(acc + (s0 - e0), pos + off, dy + off, static_cast<int32_t>(ro * g.filterW + qo), s1 - s0);
+          offs[nw] = oh * g.outW * C + shift;  // pos / dy index of dx element e is offs + e
+          wants[nw++] = static_cast<int32_t>(ro * g.filterW + qo);
+          E0 = std::max(E0, s0);
+          E1 = std::min(E1, s1);
         }
       }
-      store(dx + xr * n + e0, acc, 1.0, e1 - e0);
     }
+    if (!reg || nw == 0 || E1 - E0 < 8) {
+      grad_span_s1(g, pos, dy, dxr, acc, xr, 0, n);
+      continue;
+    }
+    E1 = E0 + (E1 - E0) / 8 * 8;
+    if (E0 > 0) grad_span_s1(g, pos, dy, dxr, acc, xr, 0, E0);
+    for (int64_t e = E0; e < E1; e += 8) {
+      v8d a = {};
+      for (int w = 0; w < nw; ++w) {
+        const v8i hit = load8<v8i>(pos + offs[w] + e) == v8i{wants[w], wants[w], wants[w], wants[w], wants[w],
+                                                               wants[w], wants[w], wants[w]};
+        a += __builtin_convertvector((v8f)(hit & load8<v8i>(dy + offs[w] + e)), v8d);
+      }
+      store8(dxr + e, __builtin_convertvector(a, v8f));
+    }
+    if (E1 < n) grad_span_s1(g, pos, dy, dxr, acc, xr, E1, n);
   }
 }
 
