@@ -227,8 +227,22 @@ void scale_c(const Gemm& g) {
   }
 }
 
-// Single-threaded blocked GEMM.
-void gemm_serial(const Gemm& g) {
+inline int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+
+// Where gemm_serial finds panel (jc, pc) of B, or block (ic, pc) of A, packed in advance by
+// pack_all_b / pack_all_a: panels of one jc (ic) are contiguous, all but the last NC (MC) wide.
+inline int64_t packed_b_offset(int64_t K, int64_t jc, int64_t pc, int64_t nc) {
+  return jc / NC * K * NC + pc * round_up(nc, NR);
+}
+inline int64_t packed_a_offset(int64_t K, int64_t ic, int64_t pc, int64_t mc) {
+  return ic / MC * K * MC + pc * round_up(mc, MR);
+}
+int64_t packed_b_size(const Gemm& g) { return (g.N - 1) / NC * g.K * NC + g.K * round_up(g.N - (g.N - 1) / NC * NC, NR); }
+int64_t packed_a_size(const Gemm& g) { return (g.M - 1) / MC * g.K * MC + g.K * round_up(g.M - (g.M - 1) / MC * MC, MR); }
+
+// Single-threaded blocked GEMM. preB / preA: the whole of op(B) / op(A) packed by pack_all_*
+// (shared by the threads of gemm_parallel), or null to pack block by block here.
+void gemm_serial(const Gemm& g, const float* preB = nullptr, const float* preA = nullptr) {
   if (g.M <= 0 || g.N <= 0) return;
   if (g.K <= 0 || g.alpha == 0.f) {
     scale_c(g);
@@ -239,17 +253,21 @@ void gemm_serial(const Gemm& g) {
     const int64_t nc = std::min(NC, g.N - jc);
     for (int64_t pc = 0; pc < g.K; pc += KC) {
       const int64_t kc = std::min(KC, g.K - pc);
-      pack_b(g.tB, g.tB ? g.B + jc * g.ldb + pc : g.B + pc * g.ldb + jc, g.ldb, kc, nc, buf.b);
+      const float* pbPanel = buf.b;
+      if (preB != nullptr) pbPanel = preB + packed_b_offset(g.K, jc, pc, nc);
+      else pack_b(g.tB, g.tB ? g.B + jc * g.ldb + pc : g.B + pc * g.ldb + jc, g.ldb, kc, nc, buf.b);
       const float beta = pc == 0 ? g.beta : 1.f;
       for (int64_t ic = 0; ic < g.M; ic += MC) {
         const int64_t mc = std::min(MC, g.M - ic);
-        pack_a(g.tA, g.tA ? g.A + pc * g.lda + ic : g.A + ic * g.lda + pc, g.lda, mc, kc, buf.a);
+        const float* paBlock = buf.a;
+        if (preA != nullptr) paBlock = preA + packed_a_offset(g.K, ic, pc, mc);
+        else pack_a(g.tA, g.tA ? g.A + pc * g.lda + ic : g.A + ic * g.lda + pc, g.lda, mc, kc, buf.a);
         for (int64_t jr = 0; jr < nc; jr += NR) {
-          const float* pb = buf.b + (jr / NR) * kc * NR;
+          const float* pb = pbPanel + (jr / NR) * kc * NR;
           const int nr = static_cast<int>(std::min<int64_t>(NR, nc - jr));
           for (int64_t ir = 0; ir < mc; ir += MR) {
             const int mr = static_cast<int>(std::min<int64_t>(MR, mc - ir));
-            micro_kernel(kc, buf.a + (ir / MR) * kc * MR, pb, g.C + (ic + ir) * g.ldc + jc + jr, g.ldc, g.alpha,
+            micro_kernel(kc, paBlock + (ir / MR) * kc * MR, pb, g.C + (ic + ir) * g.ldc + jc + jr, g.ldc, g.alpha,
                          beta, mr, nr);
           }
         }
@@ -257,6 +275,47 @@ void gemm_serial(const Gemm& g) {
     }
   }
 }
+
+// All of op(B) (op(A)) in gemm_serial's panel layout, the panels packed in parallel.
+void pack_all_b(const Gemm& g, float* out) {
+  const int64_t jcs = (g.N + NC - 1) / NC, pcs = (g.K + KC - 1) / KC;
+  parallel_for(jcs * pcs, 2, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      const int64_t jc = p / pcs * NC, pc = p % pcs * KC, nc = std::min(NC, g.N - jc), kc = std::min(KC, g.K - pc);
+      pack_b(g.tB, g.tB ? g.B + jc * g.ldb + pc : g.B + pc * g.ldb + jc, g.ldb, kc, nc,
+             out + packed_b_offset(g.K, jc, pc, nc));
+    }
+  });
+}
+void pack_all_a(const Gemm& g, float* out) {
+  const int64_t ics = (g.M + MC - 1) / MC, pcs = (g.K + KC - 1) / KC;
+  parallel_for(ics * pcs, 2, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      const int64_t ic = p / pcs * MC, pc = p % pcs * KC, mc = std::min(MC, g.M - ic), kc = std::min(KC, g.K - pc);
+      pack_a(g.tA, g.tA ? g.A + pc * g.lda + ic : g.A + ic * g.lda + pc, g.lda, mc, kc,
+             out + packed_a_offset(g.K, ic, pc, mc));
+    }
+  });
+}
+
+// The calling thread's buffer for an operand packed in advance, 64-byte aligned, kept between calls.
+float* shared_pack_buffer(int64_t n) {
+  struct Buf {
+    float* p = nullptr;
+    int64_t n = 0;
+    ~Buf() { std::free(p); }
+  };
+  thread_local Buf buf;
+  if (buf.n < n) {
+    std::free(buf.p);
+    buf.n = round_up(n, 16);
+    buf.p = static_cast<float*>(std::aligned_alloc(64, sizeof(float) * buf.n));
+  }
+  return buf.p;
+}
+
+// Largest operand packed once for all threads (64 MB); bigger ones are packed per thread.
+constexpr int64_t kMaxSharedPack = int64_t{16} << 20;
 
 // Splits [0, n) into `parts` ranges whose boundaries are multiples of `unit` (except the last).
 inline int64_t split_at(int64_t n, int64_t unit, int64_t parts, int64_t p) {
@@ -301,6 +360,22 @@ void gemm_parallel(const Gemm& g) {
   // Split rows when that duplicates less packing (each thread packs all of B) than splitting
   // columns would (each thread packs all of A), as long as there are enough row slivers.
   const bool byRows = (g.N <= g.M && mUnits >= threads) || nUnits < threads;
+  // The operand every part needs (B when splitting rows, A when splitting columns) is packed once,
+  // then the other dimension goes out in blocks of 4 slivers. Parts are claimed dynamically, so a
+  // thread that runs slow (its core shared with another process) takes fewer of them; two fixed
+  // halves made the caller wait for it (teacher conv2: 17% of the time in sched_yield).
+  if (byRows ? packed_b_size(g) <= kMaxSharedPack : packed_a_size(g) <= kMaxSharedPack) {
+    float* pre = shared_pack_buffer(byRows ? packed_b_size(g) : packed_a_size(g));
+    if (byRows) pack_all_b(g, pre);
+    else pack_all_a(g, pre);
+    const int64_t unit = byRows ? 4 * MR : 4 * NR, len = byRows ? g.M : g.N;
+    parallel_for((len + unit - 1) / unit, 1, [&](int64_t b0, int64_t b1) {
+      const int64_t lo = b0 * unit, hi = std::min(len, b1 * unit);
+      if (byRows) gemm_serial(g.sub(lo, hi, 0, g.N, 0, g.K), pre, nullptr);
+      else gemm_serial(g.sub(0, g.M, lo, hi, 0, g.K), nullptr, pre);
+    });
+    return;
+  }
   parallel_for(threads, 1, [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) {
       if (byRows) {

@@ -45,6 +45,10 @@ const cases: Case[] = [
   {name: 'batched small products', dims: [5, 5, 6, 11, 9]},
   {name: 'broadcast batch of A', dims: [1, 4, 13, 9, 17]},
   {name: 'broadcast batch of B', dims: [3, 1, 21, 18, 7]},
+  // Above the 2M multiply-adds where the GEMM goes parallel with one operand packed in advance.
+  {name: 'parallel rows, B packed once over two panels and several A blocks', dims: [1, 1, 400, 2100, 40]},
+  {name: 'parallel columns, A packed once over two blocks', dims: [1, 1, 200, 2100, 20]},
+  {name: 'parallel rows, K over several panels', dims: [1, 1, 300, 64, 600]},
 ];
 
 const transposes: [boolean, boolean][] = [[false, false], [true, false], [false, true], [true, true]];
