@@ -8,6 +8,7 @@ import {afterAll, describe, expect, it} from 'vitest';
 
 import {tf} from '../index.js';
 import {evaluate} from '../train/index.js';
+import {createModel} from '../models/index.js';
 import {loadDataset} from '../data/index.js';
 import {tensorsOf} from './common.js';
 
@@ -32,7 +33,10 @@ describe('hafif demo', () => {
     expect(results).toMatchObject({dataset: 'mnist', trainSize: 512, testSize: 2000, backend: 'native'});
     expect(results.runs.map((x: {name: string}) => x.name)).toEqual(['teacher', 'distilled', 'scratch']);
     const [teacher, distilled, scratch] = results.runs;
-    expect(teacher.params).toBe(1_433_610);
+    expect(teacher.model).toBe('deep-teacher'); // the recommended teacher
+    const fresh = createModel('deep-teacher', {inputShape: [28, 28, 1], numClasses: 10});
+    expect(teacher.params).toBe(fresh.countParams());
+    fresh.dispose();
     expect(distilled.params).toBe(20_490);
     expect(scratch.params).toBe(20_490);
     for (const run of results.runs) {
@@ -45,10 +49,10 @@ describe('hafif demo', () => {
       expect(run.history).toHaveLength(1);
       expect(Object.keys(run.history[0]).sort()).toEqual(expect.arrayContaining(['epoch', 'loss', 'accuracy', 'valLoss', 'valAccuracy']));
     }
-    // 10% is chance; one epoch on 512 digits takes the teacher and the scratch student well past it
-    // (the PyTorch reference: 73% and 51%). The distilled student learns slower at T = 10 in 16 steps
-    // (reference: 18%), so only the reload check below speaks for it.
-    expect(teacher.testAccuracy).toBeGreaterThan(0.3);
+    // 10% is chance. One epoch on 512 digits (16 steps) takes both students well past it. The
+    // batch-norm teacher's moving statistics have moved only ~15% of the way in 16 steps
+    // (momentum 0.99), so its inference accuracy says little; the reload check below speaks for it.
+    expect(distilled.testAccuracy).toBeGreaterThan(0.3);
     expect(scratch.testAccuracy).toBeGreaterThan(0.3);
     // The saved models are stock tfjs LayersModels whose test accuracy is the reported one.
     const data = await loadDataset('mnist', {limit: 512});

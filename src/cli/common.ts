@@ -99,9 +99,11 @@ export function tensorsOf(split: Dataset['test'], data: Dataset): {x: tf.Tensor4
   };
 }
 
-/** The teacher and student the registry suggests for a dataset. */
-export function defaultModels(dataset: string): {teacher: string; student: string} {
-  return dataset === 'cifar10'
-    ? {teacher: 'cifar-teacher', student: 'cifar-student'}
-    : {teacher: 'keras-teacher', student: 'keras-student'};
+/**
+ * The teacher and student for a dataset. For the 28×28 datasets hafif recommends the deeper
+ * conv-BN teacher (the README's search); `keras` gives the Keras example's own pair.
+ */
+export function defaultModels(dataset: string, recipe: 'recommended' | 'keras' = 'recommended'): {teacher: string; student: string} {
+  if (dataset === 'cifar10') return {teacher: 'cifar-teacher', student: 'cifar-student'};
+  return {teacher: recipe === 'keras' ? 'keras-teacher' : 'deep-teacher', student: 'keras-student'};
 }
