@@ -3,6 +3,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 
 import {addon, addonError} from './addon.js';
+import {bufferPool} from './buffer_pool.js';
 import {NativeBackend} from './native_backend.js';
 import {nativeKernelConfigs} from './register_all_kernels.js';
 
@@ -15,6 +16,29 @@ export type BackendName = 'native' | 'cpu';
 
 let registered = false;
 
+/**
+ * Cpu kernels whose only link to their inputs is a shared dataId (incRef), which the backend's
+ * refCount covers (read in tfjs-backend-cpu 4.22 dist/kernels).
+ */
+const SHARES_DATA_ID_ONLY = new Set<string>([tf.Reshape, tf.Identity]);
+
+/**
+ * A cpu kernel may return a view or the array of an input (contiguous Slice, Unpack, Complex...),
+ * so the buffers of its inputs never go back to the buffer pool.
+ */
+function escapingInputs(k: tf.KernelConfig): tf.KernelFunc {
+  const f = k.kernelFunc;
+  if (SHARES_DATA_ID_ONLY.has(k.kernelName)) return f;
+  return (args) => {
+    const data = (args.backend as NativeBackend).data;
+    for (const name in args.inputs) {
+      const t = args.inputs[name];
+      if (t != null && data.has(t.dataId)) bufferPool.escape(data.get(t.dataId).values);
+    }
+    return f(args);
+  };
+}
+
 function registerNative(): boolean {
   if (registered) return true;
   if (addon == null) return false;
@@ -23,7 +47,7 @@ function registerNative(): boolean {
   const ours = new Set(nativeKernelConfigs.map((k) => k.kernelName));
   for (const k of nativeKernelConfigs) tf.registerKernel(k);
   for (const k of tf.getKernelsForBackend('cpu')) {
-    if (!ours.has(k.kernelName)) tf.registerKernel({...k, backendName: 'native'});
+    if (!ours.has(k.kernelName)) tf.registerKernel({...k, backendName: 'native', kernelFunc: escapingInputs(k)});
   }
   registered = true;
   return true;

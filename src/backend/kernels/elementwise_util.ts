@@ -4,17 +4,22 @@ import {backend_util, util} from '@tensorflow/tfjs-core';
 import type {KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo} from '@tensorflow/tfjs-core';
 
 import type {NativeAddon} from '../addon.js';
+import {bufferPool} from '../buffer_pool.js';
 import {cpuFallback} from '../fallback.js';
 import type {NativeBackend} from '../native_backend.js';
 
+const POISON = process.env.HAFIF_POOL_POISON === '1';
+
 /**
- * Output arrays for kernels that write every element. `new Float32Array(n)` asks for zeroed memory,
- * which for multi-megabyte outputs means fresh pages from the OS and a page fault per 4 KiB on first
- * write (~6 ms for 4.7 MB); uninitialized memory from malloc is usually recycled and costs ~1 ms.
+ * Output arrays for kernels that write every element: uninitialized memory, often a disposed
+ * tensor's buffer from the pool (src/backend/buffer_pool.ts), never zeroed (`new Float32Array(n)`
+ * means fresh pages and a page fault per 4 KiB on first write, ~6 ms for 4.7 MB).
+ * HAFIF_POOL_POISON=1 fills them with NaN, so a kernel that skips an element fails its tests.
  */
 export function allocF32(n: number): Float32Array {
-  const b = Buffer.allocUnsafeSlow(n * 4);
-  return new Float32Array(b.buffer, b.byteOffset, n);
+  const a = bufferPool.alloc(n);
+  if (POISON) a.fill(NaN);
+  return a;
 }
 export function allocI32(n: number): Int32Array {
   const b = Buffer.allocUnsafeSlow(n * 4);
