@@ -72,6 +72,8 @@ export function useBackend(name: BackendName, options: {strict?: boolean} = {}):
     name = 'cpu';
   }
   if (tf.getBackend() !== name) void tf.setBackend(name);
+  // The cpu backend's first write suggests installing tfjs-node; hafif already said what to do.
+  if (name === 'cpu') (tf.backend() as unknown as {firstUse: boolean}).firstUse = false;
   if (tf.getBackend() !== name) throw new Error(`could not activate backend ${name}`);
   return name;
 }
