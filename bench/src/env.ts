@@ -4,6 +4,7 @@ import {readFileSync, writeFileSync} from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 
 import {addon, addonError, nativeAvailable, useBackend} from '../../dist/backend/index.js';
+import {nativeKernelConfigs} from '../../dist/backend/register_all_kernels.js';
 
 export type Backend = 'native' | 'cpu';
 
@@ -20,21 +21,17 @@ export function setBackend(name: Backend): void {
   if (b.firstUse) b.firstUse = false;
 }
 
-/**
- * True when `kernelName` runs hafif's own kernel on `native`; false when `native` uses the cpu
- * backend's copy of it (registration copies the cpu kernel config, kernelFunc included).
- */
+const ours = new Set(nativeKernelConfigs.map((k) => k.kernelName));
+
+/** True when `kernelName` runs hafif's own kernel on `native`, false when it is the cpu backend's. */
 export function isNativeKernel(kernelName: string): boolean {
-  if (!hasNative) return false;
-  const n = tf.getKernel(kernelName, 'native');
-  const c = tf.getKernel(kernelName, 'cpu');
-  return n != null && (c == null || n.kernelFunc !== c.kernelFunc);
+  return hasNative && ours.has(kernelName);
 }
 
 /** Names of the kernels `native` implements itself, sorted. */
 export function nativeKernelNames(): string[] {
   if (!hasNative) return [];
-  return tf.getKernelsForBackend('native').map((k) => k.kernelName).filter(isNativeKernel).sort();
+  return [...ours].sort();
 }
 
 export interface MachineInfo {
