@@ -12,16 +12,15 @@ import {oneOf, parsePositive, parsePositiveInt, parseUnit} from './options.js';
 import {phaseProgress} from './progress.js';
 
 /**
- * hafif's recommended settings, from the search in the README: the deeper conv-BN teacher
- * (see `defaultModels`), students trained 10 epochs, and alpha 0.9 — mostly hard labels, a tenth
- * distillation.
+ * hafif's recommended settings, from the search in the README: the deeper conv-BN teacher (see
+ * `defaultModels`), alpha 0.9 (mostly hard labels) and the squared difference of logits as the
+ * distillation loss. On the embedded digits this beat the same student trained from scratch by
+ * 1.2 points at 3 epochs, over 3 seeds; the Keras recipe lost by 2.6.
  */
 export const RECOMMENDED_SETTINGS = {
   ...KERAS_SETTINGS,
-  epochsStudent: 10,
   alpha: 0.9,
-  temperature: 10,
-  distillationLoss: 'kl',
+  distillationLoss: 'mse',
 } as const;
 
 interface DemoFlags extends DataFlags {
@@ -55,7 +54,7 @@ export function demoCommand(): Command {
     .option('--epochs-teacher <n>', `teacher epochs (default ${RECOMMENDED_SETTINGS.epochsTeacher})`, parsePositiveInt)
     .option('--epochs-student <n>', `distilled and scratch student epochs (default ${RECOMMENDED_SETTINGS.epochsStudent})`, parsePositiveInt)
     .option('--alpha <a>', `weight of the hard-label loss, in [0, 1] (default ${RECOMMENDED_SETTINGS.alpha})`, parseUnit)
-    .option('--temperature <t>', `softmax temperature, > 0 (default ${RECOMMENDED_SETTINGS.temperature})`, parsePositive)
+    .option('--temperature <t>', `softmax temperature of kl, > 0 (default ${RECOMMENDED_SETTINGS.temperature})`, parsePositive)
     .addOption(new Option('--distillation-loss <name>', `kl or mse (default ${RECOMMENDED_SETTINGS.distillationLoss})`).argParser(oneOf(['kl', 'mse'] as const)))
     .option('--learning-rate <lr>', `Adam learning rate (default ${RECOMMENDED_SETTINGS.learningRate})`, parsePositive)
     .option('--keras-settings', "the Keras example's recipe: its teacher trained 5 epochs, students 3, batch 32, Adam 1e-3, alpha 0.1, T 10, kl (explicit flags still win)")
@@ -132,6 +131,7 @@ export function comparisonTable(r: DemoResults): string {
   }
   const s = r.settings;
   const head = `${r.dataset}: ${r.trainSize} train / ${r.testSize} test, backend ${r.backend}; ` +
-    `alpha ${s.alpha}, T ${s.temperature}, ${s.distillationLoss}, teacher ${s.epochsTeacher} epochs, students ${s.epochsStudent}, batch ${s.batchSize}`;
+    `alpha ${s.alpha}, ${s.distillationLoss === 'kl' ? `kl, T ${s.temperature}` : 'mse'}, teacher ${s.epochsTeacher} epochs, ` +
+    `students ${s.epochsStudent}, batch ${s.batchSize}`;
   return `${head}\n${t.toString()}`;
 }

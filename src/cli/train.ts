@@ -98,7 +98,7 @@ export function distillCommand(): Command {
     .option('--student <name>', 'student model from the registry (default: keras-student; cifar-student for cifar10)')
     .option('--epochs <n>', `student epochs (default ${RECOMMENDED_SETTINGS.epochsStudent})`, parsePositiveInt)
     .option('--alpha <a>', `weight of the hard-label loss, in [0, 1] (default ${RECOMMENDED_SETTINGS.alpha})`, parseUnit)
-    .option('--temperature <t>', `softmax temperature, > 0 (default ${RECOMMENDED_SETTINGS.temperature})`, parsePositive)
+    .option('--temperature <t>', `softmax temperature of kl, > 0 (default ${RECOMMENDED_SETTINGS.temperature})`, parsePositive)
     .addOption(new Option('--distillation-loss <name>', `kl or mse (default ${RECOMMENDED_SETTINGS.distillationLoss})`).argParser(oneOf(['kl', 'mse'] as const)))
     .option('--learning-rate <lr>', 'Adam learning rate (default 0.001)', parsePositive)
     .option('--out <dir>', 'directory for the distilled student (default ./hafif-out/distilled)');
