@@ -42,6 +42,8 @@ export interface ExperimentHooks {
   readonly signal?: AbortSignal;
   /** An already trained teacher: skips the teacher phase. */
   readonly teacher?: tfl.LayersModel;
+  /** Reuse the teacher's logits of each example across epochs (same result, faster). @default true */
+  readonly cacheTeacherLogits?: boolean;
 }
 
 export interface ExperimentResult {
@@ -97,7 +99,8 @@ export async function runExperiment(data: Dataset, s: ExperimentSettings, hooks:
     distiller.compile({optimizer: dOpt, alpha: s.alpha, temperature: s.temperature, distillationLossFn: s.distillationLoss});
     try {
       await phase('distilled', s.epochsStudent,
-        (callbacks) => distiller.fit(train.x, train.y, {...loop, epochs: s.epochsStudent, callbacks}), student, s.student);
+        (callbacks) => distiller.fit(train.x, train.y, {...loop, epochs: s.epochsStudent, callbacks, cacheTeacherLogits: hooks.cacheTeacherLogits}),
+        student, s.student);
     } finally {
       dOpt.dispose();
     }

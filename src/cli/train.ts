@@ -27,6 +27,7 @@ interface DistillFlags extends TrainFlags {
   readonly alpha?: number;
   readonly temperature?: number;
   readonly distillationLoss?: 'kl' | 'mse';
+  readonly cacheTeacherLogits: boolean;
 }
 
 function printRun(run: RunResult, json: boolean | undefined, savedTo?: string): void {
@@ -101,6 +102,7 @@ export function distillCommand(): Command {
     .option('--temperature <t>', `softmax temperature of kl, > 0 (default ${RECOMMENDED_SETTINGS.temperature})`, parsePositive)
     .addOption(new Option('--distillation-loss <name>', `kl or mse (default ${RECOMMENDED_SETTINGS.distillationLoss})`).argParser(oneOf(['kl', 'mse'] as const)))
     .option('--learning-rate <lr>', 'Adam learning rate (default 0.001)', parsePositive)
+    .option('--no-cache-teacher-logits', "run the teacher on every batch instead of once per example (same result, slower)")
     .option('--out <dir>', 'directory for the distilled student (default ./hafif-out/distilled)');
   addDataFlags(cmd);
   return cmd.action(async (flags: DistillFlags) => {
@@ -125,6 +127,7 @@ export function distillCommand(): Command {
       });
       const t0 = performance.now();
       const history = await distiller.fit(train.x, train.y, {
+        cacheTeacherLogits: flags.cacheTeacherLogits,
         epochs, batchSize: flags.batchSize, seed: flags.seed, callbacks: p.callbacks, validationData: [val.x, val.y],
       });
       const run = summarize('distilled', studentName, student, data, (performance.now() - t0) / 1000, history);
