@@ -14,6 +14,7 @@ import {transposeConfig} from './kernels/Transpose.js';
 import {padV2Config} from './kernels/PadV2.js';
 import {concatConfig} from './kernels/Concat.js';
 import {sliceConfig} from './kernels/Slice.js';
+import {tileConfig} from './kernels/Tile.js';
 import {avgPoolConfig} from './kernels/AvgPool.js';
 import {avgPoolGradConfig} from './kernels/AvgPoolGrad.js';
 import {maxPoolConfig} from './kernels/MaxPool.js';
@@ -133,4 +134,5 @@ export const nativeKernelConfigs: KernelConfig[] = [
   padV2Config,
   concatConfig,
   sliceConfig,
+  tileConfig,
 ];
