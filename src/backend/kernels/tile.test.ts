@@ -6,18 +6,25 @@ import {nativeAvailable} from '../index.js';
 
 const available = nativeAvailable();
 
-function run(backend: 'cpu' | 'native', x: Float32Array, shape: number[], reps: number[]) {
+interface Result {
+  shape: number[];
+  y: number[];
+  dx: number[] | null;
+}
+
+function run(backend: 'cpu' | 'native', x: Float32Array, shape: number[], reps: number[]): Result {
   tf.setBackend(backend);
-  return tf.tidy(() => {
+  let result: Result | null = null;
+  tf.tidy(() => {
     const t = tf.tensor(x, shape, 'float32');
     const y = tf.tile(t, reps);
-    // The gradient of tile sums the repetitions back (tfjs builds it from slices and adds).
-    // tfjs implements that gradient for ranks 1 to 4 only.
+    // The gradient of tile sums the repetitions back; tfjs implements it for ranks 1 to 4 only.
     const dx = shape.length >= 1 && shape.length <= 4
       ? Array.from(tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.tile(a, reps), tf.reshape(tf.range(0, y.size), y.shape))))(t).dataSync())
       : null;
-    return {shape: y.shape, y: Array.from(y.dataSync()), dx};
+    result = {shape: y.shape, y: Array.from(y.dataSync()), dx};
   });
+  return result as unknown as Result;
 }
 
 describe.runIf(available)('Tile on native matches cpu', () => {
