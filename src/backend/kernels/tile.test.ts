@@ -14,7 +14,7 @@ interface Result {
 
 function run(backend: 'cpu' | 'native', x: Float32Array, shape: number[], reps: number[]): Result {
   tf.setBackend(backend);
-  let result: Result | null = null;
+  const results: Result[] = [];
   tf.tidy(() => {
     const t = tf.tensor(x, shape, 'float32');
     const y = tf.tile(t, reps);
@@ -22,9 +22,9 @@ function run(backend: 'cpu' | 'native', x: Float32Array, shape: number[], reps: 
     const dx = shape.length >= 1 && shape.length <= 4
       ? Array.from(tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.tile(a, reps), tf.reshape(tf.range(0, y.size), y.shape))))(t).dataSync())
       : null;
-    result = {shape: y.shape, y: Array.from(y.dataSync()), dx};
+    results.push({shape: y.shape, y: Array.from(y.dataSync()), dx});
   });
-  return result as unknown as Result;
+  return results[0];
 }
 
 describe.runIf(available)('Tile on native matches cpu', () => {
