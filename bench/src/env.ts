@@ -16,9 +16,6 @@ export const hasNative: boolean = nativeAvailable();
 /** Makes `name` the active backend (never falls back silently: the caller checks `hasNative`). */
 export function setBackend(name: Backend): void {
   useBackend(name, {strict: true});
-  // The cpu backend's first write suggests installing tfjs-node; not what a benchmark needs.
-  const b = tf.backend() as unknown as {firstUse?: boolean};
-  if (b.firstUse) b.firstUse = false;
 }
 
 const ours = new Set(nativeKernelConfigs.map((k) => k.kernelName));
