@@ -3,13 +3,14 @@
 // and channel counts; plus argument validation of the addon functions.
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
-import {afterEach, beforeEach, describe, expect, it} from 'vitest';
+import {describe, expect, it} from 'vitest';
 
 import {addon, nativeAvailable} from '../index.js';
 import {conv2DConfig} from './Conv2D.js';
 import {conv2DBackpropFilterConfig} from './Conv2DBackpropFilter.js';
 import {conv2DBackpropInputConfig} from './Conv2DBackpropInput.js';
 import {fusedConv2DConfig} from './FusedConv2D.js';
+import {checkLeaks, randoms, size} from './test_util.js';
 
 type Pad = 'same' | 'valid' | number | [[0, 0], [number, number], [number, number], [0, 0]];
 
@@ -64,22 +65,6 @@ const cases: Case[] = [
     strides: 1, pad: 'same'},
 ];
 
-/** Deterministic uniform [-1, 1) values (mulberry32). */
-function randoms(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; ++i) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  }
-  return out;
-}
-
-const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
-
 function expectClose(name: string, got: Float32Array, want: Float32Array) {
   expect(got.length, `${name}: length`).toBe(want.length);
   let worst = -1, worstExcess = 0;
@@ -110,14 +95,7 @@ async function parity(names: string[], fn: () => tf.Tensor[]) {
   names.forEach((n, i) => expectClose(n, got[i], want[i]));
 }
 
-let tensorsBefore = 0;
-beforeEach(() => {
-  tensorsBefore = tf.memory().numTensors;
-});
-afterEach(async () => {
-  await tf.setBackend('native');
-  expect(tf.memory().numTensors, 'tensors leaked by the test').toBe(tensorsBefore);
-});
+checkLeaks();
 
 describe('native Conv2D family', () => {
   it('is built and registered for the native backend', () => {

@@ -9,7 +9,7 @@ import {addon, nativeAvailable} from '../index.js';
 import {depthwiseConv2dNativeConfig} from './DepthwiseConv2dNative.js';
 import {depthwiseConv2dNativeBackpropFilterConfig} from './DepthwiseConv2dNativeBackpropFilter.js';
 import {depthwiseConv2dNativeBackpropInputConfig} from './DepthwiseConv2dNativeBackpropInput.js';
-import {checkLeaks, parity, randoms, size} from './test_util_gemm.js';
+import {checkLeaks, parity, randoms, size} from './test_util.js';
 
 checkLeaks();
 

@@ -6,15 +6,7 @@ import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest';
 
 import {addon, nativeAvailable} from '../index.js';
 import type {NativeAddon} from '../addon.js';
-
-// Deterministic pseudo-random numbers so a failure reproduces.
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
+import {rng} from './test_util.js';
 
 /** n values uniform in [lo, hi). */
 function uniform(n: number, seed: number, lo = -3, hi = 3): Float32Array {

@@ -5,7 +5,7 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
 import {addon} from '../index.js';
-import {expectClose, randoms} from './test_util_gemm.js';
+import {expectClose, randoms} from './test_util.js';
 
 /** C[b] = op(A[b]) x op(B[b]) in float64; a batch of 1 broadcasts. */
 function reference(a: Float32Array, b: Float32Array, dims: number[], tA: boolean, tB: boolean): Float64Array {

@@ -8,7 +8,7 @@ import {afterAll, describe, expect, it} from 'vitest';
 import {addon, nativeAvailable} from '../index.js';
 import {batchMatMulConfig} from './BatchMatMul.js';
 import {fusedMatMulConfig} from './_FusedMatMul.js';
-import {checkLeaks, parity, randoms, size} from './test_util_gemm.js';
+import {checkLeaks, parity, randoms, size} from './test_util.js';
 
 checkLeaks();
 

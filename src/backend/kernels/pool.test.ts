@@ -5,6 +5,7 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 
 import {addon, nativeAvailable} from '../index.js';
+import {countCalls, rng} from './test_util.js';
 
 type Pad = 'valid' | 'same' | number;
 interface Case {
@@ -13,15 +14,6 @@ interface Case {
   strides: number | [number, number];
   pad: Pad;
   rounding?: 'floor' | 'round' | 'ceil';
-}
-
-// Deterministic pseudo-random numbers so a failure reproduces.
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
 }
 
 function randomValues(n: number, seed: number, levels = 0): Float32Array {
@@ -52,25 +44,6 @@ function expectClose(got: Float32Array, want: Float32Array, what: string, exact 
     } else if (!(Math.abs(a - b) <= 1e-4 * (1 + Math.abs(b)))) {
       expect.fail(`${what}[${i}]: got ${a}, want ${b}`);
     }
-  }
-}
-
-/** Counts calls of the named addon functions while fn runs, so a silent cpu fallback shows. */
-function countCalls<T>(names: string[], fn: () => T): {result: T; calls: Record<string, number>} {
-  const a = addon as unknown as Record<string, (...args: unknown[]) => unknown>;
-  const calls: Record<string, number> = {};
-  const saved = names.map((n) => a[n]);
-  names.forEach((n, i) => {
-    calls[n] = 0;
-    a[n] = (...args: unknown[]) => {
-      calls[n]++;
-      return saved[i](...args);
-    };
-  });
-  try {
-    return {result: fn(), calls};
-  } finally {
-    names.forEach((n, i) => (a[n] = saved[i]));
   }
 }
 

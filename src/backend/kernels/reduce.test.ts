@@ -6,14 +6,7 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 
 import {addon, nativeAvailable} from '../index.js';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
+import {countCalls, rng, size} from './test_util.js';
 
 /** Uniform values in [lo, hi), or small integers when levels > 0 (to force ties). */
 function values(n: number, seed: number, lo = -2, hi = 2, levels = 0): Float32Array {
@@ -21,27 +14,6 @@ function values(n: number, seed: number, lo = -2, hi = 2, levels = 0): Float32Ar
   const v = new Float32Array(n);
   for (let i = 0; i < n; ++i) v[i] = levels > 0 ? Math.floor(r() * levels) : lo + r() * (hi - lo);
   return v;
-}
-
-const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
-
-/** Counts calls of addon functions while fn runs, so a silent cpu fallback shows. */
-function countCalls<T>(names: string[], fn: () => T): {result: T; calls: Record<string, number>} {
-  const a = addon as unknown as Record<string, (...args: unknown[]) => unknown>;
-  const calls: Record<string, number> = {};
-  const saved = names.map((n) => a[n]);
-  names.forEach((n, i) => {
-    calls[n] = 0;
-    a[n] = (...args: unknown[]) => {
-      calls[n]++;
-      return saved[i](...args);
-    };
-  });
-  try {
-    return {result: fn(), calls};
-  } finally {
-    names.forEach((n, i) => (a[n] = saved[i]));
-  }
 }
 
 interface OpCase {

@@ -1,9 +1,18 @@
-// Shared by the gemm, matmul and depthwise parity tests: deterministic inputs, cpu-vs-native
-// comparison at |got - want| <= 1e-4 * (1 + |want|), and a leak check around every test.
+// Helpers shared by the native kernel tests: deterministic inputs, cpu-vs-native comparison at
+// |got - want| <= 1e-4 * (1 + |want|), a leak check around every test, and an addon call counter.
 import * as tf from '@tensorflow/tfjs-core';
 import {afterEach, beforeEach, expect} from 'vitest';
 
-import '../index.js';
+import {addon} from '../index.js';
+
+/** Deterministic pseudo-random numbers in [0, 1) (LCG), so a failure reproduces. */
+export function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
 
 /** Deterministic uniform [-1, 1) values (mulberry32). */
 export function randoms(n: number, seed: number): Float32Array {
@@ -66,4 +75,23 @@ export function checkLeaks() {
     await tf.setBackend('native');
     expect(tf.memory().numTensors, 'tensors leaked by the test').toBe(before);
   });
+}
+
+/** Counts calls of the named addon functions while fn runs, so a silent cpu fallback shows. */
+export function countCalls<T>(names: string[], fn: () => T): {result: T; calls: Record<string, number>} {
+  const a = addon as unknown as Record<string, (...args: unknown[]) => unknown>;
+  const calls: Record<string, number> = {};
+  const saved = names.map((n) => a[n]);
+  names.forEach((n, i) => {
+    calls[n] = 0;
+    a[n] = (...args: unknown[]) => {
+      calls[n]++;
+      return saved[i](...args);
+    };
+  });
+  try {
+    return {result: fn(), calls};
+  } finally {
+    names.forEach((n, i) => (a[n] = saved[i]));
+  }
 }
