@@ -47,20 +47,6 @@ void expect_shape(Napi::Env env, const char* kernel, const char* name, const F32
   }
 }
 
-ConvActivation activation_arg(const Napi::CallbackInfo& info, size_t i, const char* kernel) {
-  if (info.Length() <= i || info[i].IsUndefined()) return ConvActivation::Linear;
-  if (!info[i].IsString()) throw kernel_error(info.Env(), kernel, "activation must be a string");
-  const std::string s = info[i].As<Napi::String>();
-  if (s == "linear") return ConvActivation::Linear;
-  if (s == "relu") return ConvActivation::Relu;
-  if (s == "relu6") return ConvActivation::Relu6;
-  if (s == "elu") return ConvActivation::Elu;
-  if (s == "sigmoid") return ConvActivation::Sigmoid;
-  if (s == "leakyrelu") return ConvActivation::LeakyRelu;
-  throw kernel_error(info.Env(), kernel,
-                     "activation must be one of linear, relu, relu6, elu, sigmoid, leakyrelu, got " + s);
-}
-
 // conv2d(x, filter, bias | null, out, geom, activation = 'linear', leakyreluAlpha = 0)
 Napi::Value Conv2D(const Napi::CallbackInfo& info) {
   const char* k = "Conv2D";

@@ -51,26 +51,13 @@ Napi::Value BatchMatMul(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-ConvActivation parse_activation(const Napi::CallbackInfo& info, size_t i, const char* kernel) {
-  if (info.Length() <= i || info[i].IsUndefined()) return ConvActivation::Linear;
-  if (!info[i].IsString()) throw kernel_error(info.Env(), kernel, "activation must be a string");
-  const std::string s = info[i].As<Napi::String>();
-  if (s == "linear") return ConvActivation::Linear;
-  if (s == "relu") return ConvActivation::Relu;
-  if (s == "relu6") return ConvActivation::Relu6;
-  if (s == "elu") return ConvActivation::Elu;
-  if (s == "sigmoid") return ConvActivation::Sigmoid;
-  if (s == "leakyrelu") return ConvActivation::LeakyRelu;
-  throw kernel_error(info.Env(), kernel, "activation must be one of linear, relu, relu6, elu, sigmoid, leakyrelu, got " + s);
-}
-
 // fusedMatMul(a, b, bias | null, out, [batchA, batchB, M, N, K], transA, transB, activation, leakyreluAlpha)
 // = batchMatMul, then out = act(out + bias) with bias of 1 or N elements broadcast along rows.
 Napi::Value FusedMatMul(const Napi::CallbackInfo& info) {
   const char* k = "_FusedMatMul";
   F32 bias{nullptr, 0};
   if (info.Length() > 2 && !info[2].IsNull() && !info[2].IsUndefined()) bias = f32_arg(info, 2, k, "bias");
-  const ConvActivation act = parse_activation(info, 7, k);
+  const ConvActivation act = activation_arg(info, 7, k);
   const float alpha = info.Length() > 8 && info[8].IsNumber() ? info[8].As<Napi::Number>().FloatValue() : 0.2f;
   const auto dims = ints_arg(info, 4, k, "dims");
   if (bias.data != nullptr && dims.size() == 5 && bias.length != 1 && static_cast<int64_t>(bias.length) != dims[3]) {

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "kernels.h"
+
 namespace hafif {
 
 struct F32 {
@@ -79,6 +81,21 @@ inline void expect_length(Napi::Env env, const char* kernel, const char* name, s
     throw kernel_error(env, kernel,
                        std::string(name) + " has " + std::to_string(got) + " elements, expected " + std::to_string(want));
   }
+}
+
+// The fused activation named by argument i (undefined means linear), for Conv2D and _FusedMatMul.
+inline ConvActivation activation_arg(const Napi::CallbackInfo& info, size_t i, const char* kernel) {
+  if (info.Length() <= i || info[i].IsUndefined()) return ConvActivation::Linear;
+  if (!info[i].IsString()) throw kernel_error(info.Env(), kernel, "activation must be a string");
+  const std::string s = info[i].As<Napi::String>();
+  if (s == "linear") return ConvActivation::Linear;
+  if (s == "relu") return ConvActivation::Relu;
+  if (s == "relu6") return ConvActivation::Relu6;
+  if (s == "elu") return ConvActivation::Elu;
+  if (s == "sigmoid") return ConvActivation::Sigmoid;
+  if (s == "leakyrelu") return ConvActivation::LeakyRelu;
+  throw kernel_error(info.Env(), kernel,
+                     "activation must be one of linear, relu, relu6, elu, sigmoid, leakyrelu, got " + s);
 }
 
 }  // namespace hafif
