@@ -1,12 +1,12 @@
 // IDX files (LeCun's MNIST format), raw or gzipped: magic 0x0000TTDD (TT element type, DD number of
 // dimensions), DD big-endian uint32 sizes, then the elements. Only unsigned bytes (TT = 0x08) are used
 // by MNIST-like datasets, so only they are supported.
-import {randomBytes} from 'node:crypto';
-import {readFile, rename, rm, writeFile} from 'node:fs/promises';
+import {readFile} from 'node:fs/promises';
 import {basename} from 'node:path';
 import {promisify} from 'node:util';
 import {gunzip as gunzipCb, gzip as gzipCb} from 'node:zlib';
 
+import {writeFileAtomic} from '../util/atomic.js';
 import {UsageError} from '../util/registry.js';
 
 const gunzip = promisify(gunzipCb);
@@ -120,14 +120,3 @@ export async function writeIdx(path: string, array: IdxArray, options: WriteIdxO
   await writeFileAtomic(path, bytes);
 }
 
-/** Writes `bytes` to a temporary file beside `path` and renames it over `path`. */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = `${path}.${process.pid}-${randomBytes(4).toString('hex')}.part`;
-  try {
-    await writeFile(tmp, bytes);
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, {force: true});
-    throw e;
-  }
-}

@@ -1,10 +1,14 @@
+import {randomBytes} from 'node:crypto';
 import {mkdir, rename, rm, writeFile} from 'node:fs/promises';
-import {dirname, basename, join} from 'node:path';
+import {dirname} from 'node:path';
 
-/** Writes a file through a temp file in the same directory and a rename: readers never see half a file. */
+/**
+ * Writes `data` to a temporary file beside `path` and renames it over `path`: readers never see
+ * half a file, and a failed write leaves nothing behind. Creates the parent directory.
+ */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   await mkdir(dirname(path), {recursive: true});
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
+  const tmp = `${path}.${process.pid}-${randomBytes(4).toString('hex')}.part`;
   try {
     await writeFile(tmp, data);
     await rename(tmp, path);
