@@ -58,15 +58,19 @@ export async function runExperiment(data: Dataset, s: ExperimentSettings, hooks:
   const steps = Math.ceil(data.train.count / s.batchSize);
   const runs: RunResult[] = [];
   const owned: tfl.LayersModel[] = [];
-  const phase = async (name: 'teacher' | 'distilled' | 'scratch', epochs: number, body: (cb: TrainCallbacks) => Promise<History>,
+  // Each phase trains one model with an Adam of its own, disposed with the phase.
+  type Body = (callbacks: TrainCallbacks, optimizer: tf.Optimizer) => Promise<History>;
+  const phase = async (name: 'teacher' | 'distilled' | 'scratch', epochs: number, body: Body,
     model: tfl.LayersModel, modelName: string) => {
     const p = hooks.progress?.(name, epochs, steps);
+    const optimizer = kerasAdam(s.learningRate);
     const t0 = performance.now();
     let history: History;
     try {
-      history = await body(p?.callbacks ?? {});
+      history = await body(p?.callbacks ?? {}, optimizer);
     } finally {
       p?.stop();
+      optimizer.dispose();
     }
     const seconds = (performance.now() - t0) / 1000;
     runs.push(summarize(name, modelName, model, data, seconds, history));
@@ -79,14 +83,9 @@ export async function runExperiment(data: Dataset, s: ExperimentSettings, hooks:
       const t = createModel(s.teacher, {...shape, seed: s.seed});
       owned.push(t);
       teacher = t;
-      await phase('teacher', s.epochsTeacher, async (callbacks) => {
-        const optimizer = kerasAdam(s.learningRate);
-        try {
-          return await fit(t, train.x, train.y, {...loop, epochs: s.epochsTeacher, optimizer, callbacks});
-        } finally {
-          optimizer.dispose();
-        }
-      }, t, s.teacher);
+      await phase('teacher', s.epochsTeacher,
+        (callbacks, optimizer) => fit(t, train.x, train.y, {...loop, epochs: s.epochsTeacher, optimizer, callbacks}),
+        t, s.teacher);
     } else {
       runs.push(summarize('teacher', s.teacher, teacher, data, 0, []));
     }
@@ -95,25 +94,16 @@ export async function runExperiment(data: Dataset, s: ExperimentSettings, hooks:
     const student = createModel(s.student, {...shape, seed: studentSeed});
     owned.push(student);
     const distiller = new Distiller({teacher, student});
-    const dOpt = kerasAdam(s.learningRate);
-    distiller.compile({optimizer: dOpt, alpha: s.alpha, temperature: s.temperature, distillationLossFn: s.distillationLoss});
-    try {
-      await phase('distilled', s.epochsStudent,
-        (callbacks) => distiller.fit(train.x, train.y, {...loop, epochs: s.epochsStudent, callbacks, cacheTeacherLogits: hooks.cacheTeacherLogits}),
-        student, s.student);
-    } finally {
-      dOpt.dispose();
-    }
+    await phase('distilled', s.epochsStudent, (callbacks, optimizer) => {
+      distiller.compile({optimizer, alpha: s.alpha, temperature: s.temperature, distillationLossFn: s.distillationLoss});
+      return distiller.fit(train.x, train.y,
+        {...loop, epochs: s.epochsStudent, callbacks, cacheTeacherLogits: hooks.cacheTeacherLogits});
+    }, student, s.student);
     const scratch = createModel(s.student, {...shape, seed: studentSeed});
     owned.push(scratch);
-    await phase('scratch', s.epochsStudent, async (callbacks) => {
-      const optimizer = kerasAdam(s.learningRate);
-      try {
-        return await fit(scratch, train.x, train.y, {...loop, epochs: s.epochsStudent, optimizer, callbacks});
-      } finally {
-        optimizer.dispose();
-      }
-    }, scratch, s.student);
+    await phase('scratch', s.epochsStudent,
+      (callbacks, optimizer) => fit(scratch, train.x, train.y, {...loop, epochs: s.epochsStudent, optimizer, callbacks}),
+      scratch, s.student);
     return {runs};
   } finally {
     for (const m of owned) m.dispose();
