@@ -1,6 +1,5 @@
 // `hafif train`, `hafif distill` and `hafif evaluate`: the demo's steps one at a time.
 import {Command, Option} from 'commander';
-import {existsSync} from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -42,11 +41,9 @@ function printRun(run: RunResult, json: boolean | undefined, savedTo?: string): 
   );
 }
 
-/** Loads a tfjs LayersModel from DIR or DIR/model.json. */
+/** Loads a tfjs LayersModel from DIR or DIR/model.json (the file:// router resolves both and names a missing one). */
 export async function loadModel(where: string): Promise<tfl.LayersModel> {
-  const file = where.endsWith('.json') ? path.resolve(where) : path.resolve(where, 'model.json');
-  if (!existsSync(file)) throw new UsageError(`${file}: no such model file (expected a directory holding model.json)`);
-  return tfl.loadLayersModel(`file://${file}`);
+  return tfl.loadLayersModel(`file://${path.resolve(where)}`);
 }
 
 function checkInputShape(model: tfl.LayersModel, shape: readonly number[], what: string): void {
