@@ -59,8 +59,4 @@ export class NativeBackend extends MathBackendCPU {
     if (entry !== undefined && !this.data.has(dataId)) bufferPool.release(entry.values);
     return removed;
   }
-
-  dataIdOf(t: TensorInfo): DataId {
-    return t.dataId;
-  }
 }
