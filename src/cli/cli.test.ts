@@ -9,8 +9,7 @@ import {afterAll, describe, expect, it} from 'vitest';
 import {tf} from '../index.js';
 import {evaluate} from '../train/index.js';
 import {createModel} from '../models/index.js';
-import {loadDataset} from '../data/index.js';
-import {tensorsOf} from './common.js';
+import {loadDataset, toTensors} from '../data/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = path.join(root, 'bin', 'hafif.js');
@@ -56,7 +55,7 @@ describe('hafif demo', () => {
     expect(scratch.testAccuracy).toBeGreaterThan(0.3);
     // The saved models are stock tfjs LayersModels whose test accuracy is the reported one.
     const data = await loadDataset('mnist', {limit: 512});
-    const test = tensorsOf(data.test, data);
+    const test = toTensors(data.test, data.inputShape);
     const before = tf.memory().numTensors;
     for (const run of results.runs) {
       const model = await tf.loadLayersModel(`file://${path.join(out, run.name, 'model.json')}`);

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
 import {useBackend, type BackendName} from '../backend/index.js';
-import {datasetNames, loadDataset, type Dataset} from '../data/index.js';
+import {datasetNames, loadDataset, toTensors, type Dataset} from '../data/index.js';
 import {modelSize} from '../models/index.js';
 import {evaluate, measureInference, type History} from '../train/index.js';
 import {oneOf, parseNonNegativeInt, parsePositiveInt, parseUnit} from './options.js';
@@ -62,7 +62,7 @@ export interface RunResult {
 /** Test metrics, size and inference speed of a trained model. */
 export function summarize(name: string, modelName: string, model: tfl.LayersModel, data: Dataset, trainSeconds: number,
   history: History): RunResult {
-  const {x, y} = tensorsOf(data.test, data);
+  const {x, y} = toTensors(data.test, data.inputShape);
   try {
     const {loss, accuracy} = evaluate(model, x, y);
     const speed = measureInference(model, x, {batchSize: 256});
@@ -88,15 +88,6 @@ export function summarize(name: string, modelName: string, model: tfl.LayersMode
   } finally {
     tf.dispose([x, y]);
   }
-}
-
-/** A split as tensors; the caller disposes them. */
-export function tensorsOf(split: Dataset['test'], data: Dataset): {x: tf.Tensor4D; y: tf.Tensor1D} {
-  const [h, w, c] = data.inputShape;
-  return {
-    x: tf.tensor4d(split.images, [split.count, h, w, c]),
-    y: tf.tensor1d(split.labels, 'int32'),
-  };
 }
 
 /**

@@ -3,11 +3,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
-import type {Dataset} from '../data/index.js';
+import {toTensors, type Dataset} from '../data/index.js';
 import {Distiller, type DistillationLossName} from '../distill/index.js';
 import {createModel} from '../models/index.js';
 import {fit, kerasAdam, type History, type TrainCallbacks} from '../train/index.js';
-import {summarize, tensorsOf, type RunResult} from './common.js';
+import {summarize, type RunResult} from './common.js';
 
 /** The knobs of one experiment. */
 export interface ExperimentSettings {
@@ -53,8 +53,8 @@ export interface ExperimentResult {
 /** Runs teacher → distilled student → scratch student on `data`. Models are disposed afterwards. */
 export async function runExperiment(data: Dataset, s: ExperimentSettings, hooks: ExperimentHooks = {}): Promise<ExperimentResult> {
   const shape = {inputShape: data.inputShape, numClasses: data.numClasses};
-  const train = tensorsOf(data.train, data);
-  const val = tensorsOf(data.validation ?? data.test, data);
+  const train = toTensors(data.train, data.inputShape);
+  const val = toTensors(data.validation ?? data.test, data.inputShape);
   const steps = Math.ceil(data.train.count / s.batchSize);
   const runs: RunResult[] = [];
   const owned: tfl.LayersModel[] = [];

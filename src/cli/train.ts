@@ -4,11 +4,12 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
+import {toTensors} from '../data/index.js';
 import {Distiller} from '../distill/index.js';
 import {createModel} from '../models/index.js';
 import {fit, kerasAdam} from '../train/index.js';
 import {UsageError} from '../util/registry.js';
-import {addDataFlags, defaultModels, prepare, summarize, tensorsOf, type DataFlags, type RunResult} from './common.js';
+import {addDataFlags, defaultModels, prepare, summarize, type DataFlags, type RunResult} from './common.js';
 import {RECOMMENDED_SETTINGS, saveModel} from './demo.js';
 import {oneOf, parsePositive, parsePositiveInt, parseUnit} from './options.js';
 import {phaseProgress} from './progress.js';
@@ -67,8 +68,8 @@ export function trainCommand(): Command {
     const {data} = await prepare(flags);
     const model = createModel(name, {inputShape: data.inputShape, numClasses: data.numClasses, seed: flags.seed});
     const epochs = flags.epochs ?? RECOMMENDED_SETTINGS.epochsTeacher;
-    const train = tensorsOf(data.train, data);
-    const val = tensorsOf(data.validation ?? data.test, data);
+    const train = toTensors(data.train, data.inputShape);
+    const val = toTensors(data.validation ?? data.test, data.inputShape);
     const optimizer = kerasAdam(flags.learningRate ?? RECOMMENDED_SETTINGS.learningRate);
     const p = phaseProgress('train', epochs, Math.ceil(data.train.count / flags.batchSize), flags.json);
     try {
@@ -108,8 +109,8 @@ export function distillCommand(): Command {
     const {data} = await prepare(flags);
     const teacher = await loadModel(flags.teacher);
     const student = createModel(studentName, {inputShape: data.inputShape, numClasses: data.numClasses, seed: flags.seed + 1});
-    const train = tensorsOf(data.train, data);
-    const val = tensorsOf(data.validation ?? data.test, data);
+    const train = toTensors(data.train, data.inputShape);
+    const val = toTensors(data.validation ?? data.test, data.inputShape);
     const optimizer = kerasAdam(flags.learningRate ?? RECOMMENDED_SETTINGS.learningRate);
     const epochs = flags.epochs ?? RECOMMENDED_SETTINGS.epochsStudent;
     const p = phaseProgress('distill', epochs, Math.ceil(data.train.count / flags.batchSize), flags.json);
