@@ -1,3 +1,5 @@
+import {gzipSync} from 'node:zlib';
+import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
 /** Parameter count of one layer. */
@@ -40,6 +42,30 @@ export function modelSize(model: tfl.LayersModel): ModelSize {
     layers.push({name: layer.name, className: layer.getClassName(), params: layerParams});
   }
   return {params, trainableParams, bytes, layers};
+}
+
+/**
+ * Bytes of the saved model (model.json and weights.bin) after gzip, file by file, as a web
+ * server with gzip content-encoding sends them: zeros left by pruning compress away.
+ * @example const bytes = await gzipBytes(model);
+ */
+export async function gzipBytes(model: tfl.LayersModel): Promise<number> {
+  let total = 0;
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      const weights = artifacts.weightData == null ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
+      const json = JSON.stringify({
+        modelTopology: artifacts.modelTopology,
+        weightsManifest: [{paths: ['weights.bin'], weights: artifacts.weightSpecs ?? []}],
+        format: artifacts.format,
+        generatedBy: artifacts.generatedBy,
+        convertedBy: artifacts.convertedBy,
+      });
+      total = gzipSync(new Uint8Array(weights)).length + gzipSync(json).length;
+      return {modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts)};
+    }),
+  );
+  return total;
 }
 
 /** `1,433,610`-style thousands separators, for reports. */
