@@ -6,7 +6,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import {toTensors, type Dataset} from '../data/index.js';
 import {Distiller, type DistillationLossName} from '../distill/index.js';
 import {createModel} from '../models/index.js';
-import {fit, kerasAdam, type History, type TrainCallbacks} from '../train/index.js';
+import {fit, kerasAdam, type History, type Callback} from '../train/index.js';
 import {summarize, type RunResult} from './common.js';
 
 /** The knobs of one experiment. */
@@ -36,7 +36,7 @@ export const KERAS_SETTINGS = {
 
 export interface ExperimentHooks {
   /** Progress callbacks for one phase; `steps` is the number of steps per epoch. */
-  progress?(phase: 'teacher' | 'distilled' | 'scratch', epochs: number, steps: number): {callbacks: TrainCallbacks; stop(): void};
+  progress?(phase: 'teacher' | 'distilled' | 'scratch', epochs: number, steps: number): {callbacks: Callback; stop(): void};
   /** Called with each trained model, e.g. to save it. */
   trained?(name: 'teacher' | 'distilled' | 'scratch', model: tfl.LayersModel): Promise<void>;
   readonly signal?: AbortSignal;
@@ -59,7 +59,7 @@ export async function runExperiment(data: Dataset, s: ExperimentSettings, hooks:
   const runs: RunResult[] = [];
   const owned: tfl.LayersModel[] = [];
   // Each phase trains one model with an Adam of its own, disposed with the phase.
-  type Body = (callbacks: TrainCallbacks, optimizer: tf.Optimizer) => Promise<History>;
+  type Body = (callbacks: Callback, optimizer: tf.Optimizer) => Promise<History>;
   const phase = async (name: 'teacher' | 'distilled' | 'scratch', epochs: number, body: Body,
     model: tfl.LayersModel, modelName: string) => {
     const p = hooks.progress?.(name, epochs, steps);
