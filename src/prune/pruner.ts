@@ -2,6 +2,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
+import {maskOptimizerState, type TrainHook} from '../train/index.js';
 import {magnitudeMasks, maskVariable, prunableWeights, type PrunableWeight, type PruneScope} from './magnitude.js';
 import type {PruningSchedule} from './schedule.js';
 
@@ -87,11 +88,32 @@ export class MagnitudePruner {
     this.targets.forEach((t, i) => maskVariable(t.variable, masks[i]));
   }
 
-  /** Multiplies the optimizer's per-weight state of each kernel by its mask. */
-  maskState(optimizer: tf.Optimizer, maskState: MaskOptimizerState): void {
+  /** Multiplies the optimizer's per-weight state (Adam's m and v) of each kernel by its mask. */
+  maskOptimizer(optimizer: tf.Optimizer): void {
     const masks = this.currentMasks;
     if (masks == null) return;
-    this.targets.forEach((t, i) => maskState(optimizer, t.variable, masks[i]));
+    this.targets.forEach((t, i) => maskOptimizerState(optimizer, t.variable, masks[i]));
+  }
+
+  /**
+   * The training-engine hook that prunes during fine-tuning, as TFMOT's `UpdatePruningStep`
+   * callback and `PruneLowMagnitude` wrapper do together: before the forward pass of each
+   * schedule step the masks are recomputed from the current weights (TFMOT updates them at the
+   * same point, from `pruning_step` = optimizer updates so far); after every optimizer update the
+   * masks are re-applied and the masked weights' optimizer moments zeroed, so pruned weights are
+   * exactly 0 after every step and no past gradient brings them back.
+   * @example await fit(model, x, y, {epochs: 2, hooks: [pruner.hook()]});
+   */
+  hook(): TrainHook {
+    return {
+      beforeForward: (ctx) => {
+        if (this.maybeUpdate(ctx.step)) this.maskOptimizer(ctx.optimizer);
+      },
+      afterUpdate: (ctx) => {
+        this.applyMasks();
+        this.maskOptimizer(ctx.optimizer);
+      },
+    };
   }
 
   /** Zeros of each pruned kernel, counted from its current values. */
@@ -99,9 +121,6 @@ export class MagnitudePruner {
     return sparsityReport(this.targets);
   }
 }
-
-/** The signature of the training module's `maskOptimizerState`. */
-export type MaskOptimizerState = (optimizer: tf.Optimizer, variable: tf.Variable, mask: Float32Array) => void;
 
 /** Counts the exact zeros of kernels. */
 export function sparsityReport(targets: readonly PrunableWeight[]): SparsityReport {
