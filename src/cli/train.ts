@@ -47,7 +47,7 @@ export async function loadModel(where: string): Promise<tfl.LayersModel> {
   return tfl.loadLayersModel(`file://${path.resolve(where)}`);
 }
 
-function checkInputShape(model: tfl.LayersModel, shape: readonly number[], what: string): void {
+export function checkInputShape(model: tfl.LayersModel, shape: readonly number[], what: string): void {
   const got = model.inputs[0].shape.slice(1);
   if (got.length !== shape.length || got.some((d, i) => d !== shape[i])) {
     throw new UsageError(`${what} expects inputs of shape [${got}], but the dataset's images are [${shape}]`);
