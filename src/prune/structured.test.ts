@@ -102,6 +102,37 @@ describe('structuredPrune', () => {
     model.dispose();
   });
 
+  it('slices a depthwise conv after a pruned conv (its channels and their multiplier copies)', async () => {
+    const model = tfl.sequential({
+      layers: [
+        tfl.layers.conv2d({inputShape: [6, 6, 2], filters: 4, kernelSize: 3, kernelInitializer: glorot(5), activation: 'relu', name: 'c1'}),
+        tfl.layers.depthwiseConv2d({kernelSize: 3, depthMultiplier: 2, depthwiseInitializer: glorot(6), biasInitializer: 'ones', useBias: true, name: 'dw'}),
+        tfl.layers.flatten({name: 'flat'}),
+        tfl.layers.dense({units: 3, kernelInitializer: glorot(7), name: 'logits'}),
+      ],
+    });
+    const x = randomInput(3, 8);
+    // c1 filters 0 and 2 dead; the depthwise outputs of channels 0 and 2 (0·2 + {0, 1}, 2·2 + {0, 1}) get bias 0.
+    killFilters(model.getLayer('c1'), [0, 2]);
+    editWeights(model.getLayer('dw'), ([, bias]) => {
+      for (const i of [0, 1, 4, 5]) bias[i] = 0;
+    });
+    const a = tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync());
+    const {model: small, layers} = await structuredPrune(model, {sparsity: 0.5});
+    try {
+      expect(layers.map((l) => l.kept)).toEqual([[1, 3]]);
+      expect(small.getLayer('dw').getWeights().map((w) => w.shape)).toEqual([[3, 3, 2, 2], [4]]);
+      // dw output 2×2×(2·2) → flatten 16.
+      expect(small.getLayer('logits').getWeights()[0].shape).toEqual([16, 3]);
+      const b = tf.tidy(() => (small.predict(x) as tf.Tensor).dataSync());
+      for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i])).toBeLessThanOrEqual(1e-6);
+    } finally {
+      small.dispose();
+      model.dispose();
+      x.dispose();
+    }
+  });
+
   it('keeps the original model as it was', async () => {
     const model = chain();
     const w0 = model.getWeights().map((w) => w.dataSync().slice());
