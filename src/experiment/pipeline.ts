@@ -57,6 +57,10 @@ export interface ExperimentOptions {
   readonly checkpointEvery?: number;
   /** Continue the run in `runDir` from its last state instead of starting over. */
   readonly resume?: boolean;
+  /** The phases to run, in pipeline order. @default all: teacher (unless `teacher` is given), distilled, scratch */
+  readonly phases?: readonly PhaseName[];
+  /** Where a phase's model is saved in the run directory. @default runDir/PHASE */
+  modelDir?(phase: PhaseName): string;
   /** Non-fatal news, such as a corrupt checkpoint skipped. */
   onWarning?(message: string): void;
   /** A checkpoint was written. */
@@ -129,6 +133,11 @@ export async function runExperiment(data: Dataset, s: ExperimentSettings, option
     throw new UsageError(`checkpoint-every must be a positive integer, got ${options.checkpointEvery}`);
   }
   const identity = runIdentity(data, s);
+  const wanted = new Set<PhaseName>(options.phases ?? ['teacher', 'distilled', 'scratch']);
+  if (options.teacher == null && !wanted.has('teacher') && wanted.has('distilled')) {
+    throw new UsageError('distilling needs a teacher: run the teacher phase or pass a trained teacher');
+  }
+  const modelDir = (phase: PhaseName) => options.modelDir?.(phase) ?? path.join(runDir as string, phase);
   let finished: Partial<Record<PhaseName, RunResult>> = {};
   if (resume) {
     const dir = runDir as string;
@@ -163,7 +172,7 @@ export async function runExperiment(data: Dataset, s: ExperimentSettings, option
   const runPhase = async (phase: Phase): Promise<tfl.LayersModel> => {
     const done = finished[phase.name];
     if (done != null && runDir != null) {
-      const model = await tfl.loadLayersModel(`file://${path.join(runDir, phase.name)}`);
+      const model = await tfl.loadLayersModel(`file://${modelDir(phase.name)}`);
       owned.push(model);
       runs.push(done);
       return model;
@@ -200,7 +209,7 @@ export async function runExperiment(data: Dataset, s: ExperimentSettings, option
       }
       const seconds = (performance.now() - t0) / 1000 + (resumeAt?.history.reduce((a, h) => a + (h.seconds ?? 0), 0) ?? 0);
       const result = summarize(phase.name, phase.modelName, model, data, seconds, history);
-      if (runDir != null) await model.save(`file://${path.join(runDir, phase.name)}`);
+      if (runDir != null) await model.save(`file://${modelDir(phase.name)}`);
       finished = {...finished, [phase.name]: result};
       await saveState();
       runs.push(result);
@@ -213,7 +222,7 @@ export async function runExperiment(data: Dataset, s: ExperimentSettings, option
 
   try {
     let teacher = options.teacher;
-    if (teacher == null) {
+    if (teacher == null && wanted.has('teacher')) {
       teacher = await runPhase({
         name: 'teacher',
         modelName: s.teacher,
@@ -221,13 +230,13 @@ export async function runExperiment(data: Dataset, s: ExperimentSettings, option
         build: () => createModel(s.teacher, {...shape, seed: s.seed}),
         train: (m, optimizer, l) => fit(m, train.x, train.y, {...l, optimizer}),
       });
-    } else {
+    } else if (teacher != null && wanted.has('teacher')) {
       runs.push(summarize('teacher', s.teacher, teacher, data, 0, []));
     }
-    const frozen = teacher;
+    const frozen = teacher as tfl.LayersModel;
     // The same seed gives the distilled and the scratch student bit-identical initial weights.
     const studentSeed = s.seed + 1;
-    await runPhase({
+    if (wanted.has('distilled')) await runPhase({
       name: 'distilled',
       modelName: s.student,
       epochs: s.epochsStudent,
@@ -238,7 +247,7 @@ export async function runExperiment(data: Dataset, s: ExperimentSettings, option
         return distiller.fit(train.x, train.y, {...l, cacheTeacherLogits: options.cacheTeacherLogits});
       },
     });
-    await runPhase({
+    if (wanted.has('scratch')) await runPhase({
       name: 'scratch',
       modelName: s.student,
       epochs: s.epochsStudent,
