@@ -153,6 +153,7 @@ export async function runExperiment(data: Dataset, s: ExperimentSettings, option
   const shape = {inputShape: data.inputShape, numClasses: data.numClasses};
   const train = toTensors(data.train, data.inputShape);
   const val = data.validation ? toTensors(data.validation, data.inputShape) : null;
+  const test = toTensors(data.test, data.inputShape);
   const steps = Math.ceil(data.train.count / s.batchSize);
   const runs: RunResult[] = [];
   const owned: tfl.LayersModel[] = [];
@@ -208,7 +209,7 @@ export async function runExperiment(data: Dataset, s: ExperimentSettings, option
         p?.stop();
       }
       const seconds = (performance.now() - t0) / 1000 + (resumeAt?.history.reduce((a, h) => a + (h.seconds ?? 0), 0) ?? 0);
-      const result = summarize(phase.name, phase.modelName, model, data, seconds, history);
+      const result = summarize(phase.name, phase.modelName, model, data, seconds, history, test);
       if (runDir != null) await model.save(`file://${modelDir(phase.name)}`);
       finished = {...finished, [phase.name]: result};
       await saveState();
@@ -231,7 +232,7 @@ export async function runExperiment(data: Dataset, s: ExperimentSettings, option
         train: (m, optimizer, l) => fit(m, train.x, train.y, {...l, optimizer}),
       });
     } else if (teacher != null && wanted.has('teacher')) {
-      runs.push(summarize('teacher', s.teacher, teacher, data, 0, []));
+      runs.push(summarize('teacher', s.teacher, teacher, data, 0, [], test));
     }
     const frozen = teacher as tfl.LayersModel;
     // The same seed gives the distilled and the scratch student bit-identical initial weights.
@@ -257,6 +258,6 @@ export async function runExperiment(data: Dataset, s: ExperimentSettings, option
     return {runs};
   } finally {
     for (const m of owned) if (m !== options.teacher) m.dispose();
-    tf.dispose([train.x, train.y, ...(val ? [val.x, val.y] : [])]);
+    tf.dispose([train.x, train.y, test.x, test.y, ...(val ? [val.x, val.y] : [])]);
   }
 }
