@@ -50,3 +50,15 @@ export {HostExamples, labelsToInt32} from './examples.js';
 export type {HostArray, Inputs, Labels, NumericArray} from './examples.js';
 export {HostAdam} from './adam.js';
 export type {AdamOptions} from './adam.js';
+export {
+  checkIdentity,
+  checkpointCallback,
+  latestCheckpoint,
+  listCheckpoints,
+  readCheckpoint,
+  restoreCheckpoint,
+  saveCheckpoint,
+} from './checkpoint.js';
+export type {Checkpoint, CheckpointCallbackOptions, RunIdentity} from './checkpoint.js';
+export {earlyStopping, terminateOnNaN} from './callbacks.js';
+export type {EarlyStoppingOptions, EarlyStoppingState} from './callbacks.js';
