@@ -4,10 +4,12 @@
 import {randomBytes} from 'node:crypto';
 import {promises as fs} from 'node:fs';
 import * as path from 'node:path';
+import {gzipSync} from 'node:zlib';
 
 import * as tf from '@tensorflow/tfjs-core';
 
 import {UsageError} from '../util/registry.js';
+import {checkWeightSpec, storedBytes} from './weight_specs.js';
 
 type IOHandler = tf.io.IOHandler;
 type ModelArtifacts = tf.io.ModelArtifacts;
@@ -182,7 +184,12 @@ async function loadWeights(
   const specs: WeightsManifestEntry[] = [];
   const buffers: ArrayBuffer[] = [];
   const realDir = await fs.realpath(dir);
+  if (!Array.isArray(manifest)) throw new UsageError(`${jsonPath}: weightsManifest must be an array, got ${typeof manifest}`);
   for (const group of manifest) {
+    if (group == null || !Array.isArray(group.paths) || !Array.isArray(group.weights)) {
+      throw new UsageError(`${jsonPath}: each weightsManifest group needs "paths" and "weights" arrays`);
+    }
+    for (const w of group.weights) checkWeightSpec(w, jsonPath);
     for (const p of group.paths) {
       const file = await insideDir(p, dir, realDir, jsonPath);
       const buf = await fs.readFile(file).catch((e: NodeJS.ErrnoException) => {
@@ -192,7 +199,15 @@ async function loadWeights(
     }
     specs.push(...group.weights);
   }
-  return [specs, tf.io.CompositeArrayBuffer.join(buffers)];
+  const data = tf.io.CompositeArrayBuffer.join(buffers);
+  const sizes = specs.map(storedBytes);
+  if (sizes.every((b) => b !== undefined)) {
+    const expected = sizes.reduce((a: number, b) => a + (b as number), 0);
+    if (expected !== data.byteLength) {
+      throw new UsageError(`${jsonPath}: the weight files hold ${data.byteLength} bytes, but the manifest describes ${expected}`);
+    }
+  }
+  return [specs, data];
 }
 
 /** The absolute path of weight path `p`, which must name a file inside `dir` (also after symlinks). */
@@ -212,4 +227,38 @@ async function insideDir(p: string, dir: string, realDir: string, jsonPath: stri
 function isWithin(dir: string, file: string): boolean {
   const rel = path.relative(dir, file);
   return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+}
+
+/** What a saved model occupies on disk. */
+export interface ModelFiles {
+  /** model.json's bytes. */
+  readonly jsonBytes: number;
+  /** The weight files' bytes, all shards. */
+  readonly weightBytes: number;
+  /** jsonBytes + weightBytes. */
+  readonly bytes: number;
+  /** Bytes of model.json followed by the weight files, gzipped at level 9 (TFMOT's size measure, zip → gzip). */
+  readonly gzipBytes: number;
+  /** The manifest's weight entries, in order (checked as {@link loadModel} checks them). */
+  readonly weightSpecs: readonly WeightsManifestEntry[];
+}
+
+/**
+ * Sizes of the model saved in `file` (model.json or its directory), read from the files.
+ * @example (await modelFiles('out/student')).gzipBytes
+ */
+export async function modelFiles(file: string): Promise<ModelFiles> {
+  const artifacts = await loadModel(file);
+  let jsonPath = path.resolve(file);
+  if ((await fs.stat(jsonPath)).isDirectory()) jsonPath = path.join(jsonPath, MODEL_JSON);
+  const json = await fs.readFile(jsonPath);
+  const weights = artifacts.weightData == null ? new Uint8Array(0) : new Uint8Array(tf.io.CompositeArrayBuffer.join(artifacts.weightData));
+  const gz = gzipSync(Buffer.concat([json, weights]), {level: 9});
+  return {
+    jsonBytes: json.byteLength,
+    weightBytes: weights.byteLength,
+    bytes: json.byteLength + weights.byteLength,
+    gzipBytes: gz.byteLength,
+    weightSpecs: artifacts.weightSpecs ?? [],
+  };
 }
