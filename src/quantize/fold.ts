@@ -38,7 +38,7 @@ export async function cloneSequential(model: tfl.LayersModel): Promise<tfl.Layer
 }
 
 function weightByName(layer: tfl.layers.Layer, short: string): Float32Array | undefined {
-  const w = layer.weights.find((v) => v.name.split('/').pop() === short);
+  const w = layer.weights.find((v) => v.originalName.split('/').pop() === short);
   return w == null ? undefined : (w.read().dataSync() as Float32Array).slice();
 }
 
@@ -77,7 +77,7 @@ export async function foldBatchNorm(model: tfl.LayersModel): Promise<tfl.LayersM
       const bnName = pairs.get(layer.name);
       if (bnName == null) continue;
       const bn = model.layers[i + 1];
-      const kernelVar = layer.weights.find((v) => /kernel$/.test(v.name.split('/').pop() ?? ''));
+      const kernelVar = layer.weights.find((v) => /kernel$/.test(v.originalName.split('/').pop() ?? ''));
       if (kernelVar == null) throw new Error(`layer ${layer.name} has no kernel`);
       const kernel = (kernelVar.read().dataSync() as Float32Array).slice();
       const channels = layer.outputShape[layer.outputShape.length - 1] as number;

@@ -340,8 +340,8 @@ export class Int8Simulation {
 /** Replaces a layer's kernel (and bias) by their fake-quantized values; returns the kernel's scales. */
 function quantizeLayerWeights(layer: tfl.layers.Layer, axis: number, inScale: number, bits: number): WeightParams {
   const vars = layer.weights;
-  const kernelIdx = vars.findIndex((v) => /kernel$/.test(v.name.split('/').pop() ?? ''));
-  const biasIdx = vars.findIndex((v) => v.name.split('/').pop() === 'bias');
+  const kernelIdx = vars.findIndex((v) => /kernel$/.test(v.originalName.split('/').pop() ?? ''));
+  const biasIdx = vars.findIndex((v) => v.originalName.split('/').pop() === 'bias');
   const values = layer.getWeights().map((t) => (t.dataSync() as Float32Array).slice());
   const kernel = values[kernelIdx];
   const shape = vars[kernelIdx].shape as number[];
