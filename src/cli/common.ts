@@ -5,7 +5,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 
 import {useBackend, type BackendName} from '../backend/index.js';
 import {datasetNames, loadDataset, toTensors, type Dataset} from '../data/index.js';
-import {modelSize} from '../models/index.js';
+import {modelSize, type ModelSizeOptions} from '../models/index.js';
 import {evaluate, measureInference, type History} from '../train/index.js';
 import {oneOf, parseNonNegativeInt, parsePositiveInt, parseUnit} from './options.js';
 
@@ -51,7 +51,11 @@ export interface RunResult {
   readonly name: string;
   readonly model: string;
   readonly params: number;
+  /** Weights that are not exactly zero. */
+  readonly nonZeroParams: number;
   readonly bytes: number;
+  /** On-disk size gzipped (model.json + weights), where the model was read from files. */
+  readonly gzipBytes?: number;
   readonly testAccuracy: number;
   readonly testLoss: number;
   readonly trainSeconds: number;
@@ -61,16 +65,17 @@ export interface RunResult {
 
 /** Test metrics, size and inference speed of a trained model. */
 export function summarize(name: string, modelName: string, model: tfl.LayersModel, data: Dataset, trainSeconds: number,
-  history: History): RunResult {
+  history: History, sizeOptions: ModelSizeOptions = {}): RunResult {
   const {x, y} = toTensors(data.test, data.inputShape);
   try {
     const {loss, accuracy} = evaluate(model, x, y);
     const speed = measureInference(model, x, {batchSize: 256});
-    const size = modelSize(model);
+    const size = modelSize(model, sizeOptions);
     return {
       name,
       model: modelName,
       params: size.params,
+      nonZeroParams: size.nonZeroParams,
       bytes: size.bytes,
       testAccuracy: accuracy,
       testLoss: loss,

@@ -6,6 +6,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 
 import {toTensors} from '../data/index.js';
 import {Distiller} from '../distill/index.js';
+import {modelFiles} from '../io/index.js';
 import {createModel} from '../models/index.js';
 import {fit, kerasAdam} from '../train/index.js';
 import {UsageError} from '../util/registry.js';
@@ -47,7 +48,8 @@ export async function loadModel(where: string): Promise<tfl.LayersModel> {
   return tfl.loadLayersModel(`file://${path.resolve(where)}`);
 }
 
-function checkInputShape(model: tfl.LayersModel, shape: readonly number[], what: string): void {
+/** Refuses a model whose input shape is not the dataset's image shape. */
+export function checkInputShape(model: tfl.LayersModel, shape: readonly number[], what: string): void {
   const got = model.inputs[0].shape.slice(1);
   if (got.length !== shape.length || got.some((d, i) => d !== shape[i])) {
     throw new UsageError(`${what} expects inputs of shape [${got}], but the dataset's images are [${shape}]`);
@@ -152,7 +154,10 @@ export function evaluateCommand(): Command {
     const model = await loadModel(flags.model);
     try {
       checkInputShape(model, data.inputShape, `model ${flags.model}`);
-      printRun(summarize('evaluated', path.resolve(flags.model), model, data, 0, []), flags.json);
+      // Sizes from the files: quantized weights count as stored, and bytes include model.json.
+      const files = await modelFiles(flags.model);
+      const run = summarize('evaluated', path.resolve(flags.model), model, data, 0, [], {weightSpecs: files.weightSpecs});
+      printRun({...run, bytes: files.bytes, gzipBytes: files.gzipBytes}, flags.json);
     } finally {
       model.dispose();
     }

@@ -56,12 +56,25 @@ export function registerFileRouters(): void {
   g[REGISTERED] = true;
 }
 
+/** Files that may sit beside a saved model and travel with it (quantization.json: int8 calibration). */
+export const SIDE_FILES: readonly string[] = ['quantization.json'];
+
+/** Options of {@link saveModel}. */
+export interface SaveOptions {
+  /** Files written into the directory with the model, in the same atomic swap; names from {@link SIDE_FILES}. */
+  readonly extraFiles?: Readonly<Record<string, string | Uint8Array>>;
+}
+
 /**
  * Writes model.json and weights.bin into a temporary directory beside `dir`, then renames it to
  * `dir`. An existing `dir` is replaced only if it holds nothing but a saved model, and only once
  * the new files are complete; on any failure `dir` is left as it was and no temporary remains.
  */
-export async function saveModel(dir: string, artifacts: ModelArtifacts): Promise<SaveResult> {
+export async function saveModel(dir: string, artifacts: ModelArtifacts, options: SaveOptions = {}): Promise<SaveResult> {
+  const extra = Object.entries(options.extraFiles ?? {});
+  for (const [name] of extra) {
+    if (!SIDE_FILES.includes(name)) throw new Error(`saveModel: extra file "${name}" is not one of ${SIDE_FILES.join(', ')}`);
+  }
   if (artifacts.modelTopology instanceof ArrayBuffer) {
     throw new UsageError(`cannot save to ${dir}: binary model topologies are not supported, only JSON`);
   }
@@ -73,6 +86,7 @@ export async function saveModel(dir: string, artifacts: ModelArtifacts): Promise
   try {
     const weightData = artifacts.weightData == null ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
     await writeDurably(path.join(tmp, WEIGHTS_BIN), new Uint8Array(weightData));
+    for (const [name, data] of extra) await writeDurably(path.join(tmp, name), data);
     await writeDurably(path.join(tmp, MODEL_JSON), JSON.stringify(modelJSON(artifacts)));
     await replaceDir(tmp, target);
   } catch (e) {
@@ -101,7 +115,7 @@ function modelJSON(artifacts: ModelArtifacts): ModelJSON {
 
 /** Files a saved model directory may hold; anything else means `dir` is not ours to replace. */
 function isModelFile(name: string): boolean {
-  return name === MODEL_JSON || /\.bin$/.test(name);
+  return name === MODEL_JSON || /\.bin$/.test(name) || SIDE_FILES.includes(name);
 }
 
 async function checkReplaceable(target: string): Promise<void> {

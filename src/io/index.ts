@@ -4,5 +4,5 @@ import {registerFileRouters} from './file_io.js';
 registerFileRouters();
 
 export {fileRouter, fileSystem, loadModel, modelFiles, registerFileRouters, saveModel} from './file_io.js';
-export type {ModelFiles} from './file_io.js';
+export type {ModelFiles, SaveOptions} from './file_io.js';
 export {checkWeightSpec, storedBytes} from './weight_specs.js';

@@ -22,6 +22,7 @@ export {
   Int8Simulation,
   quantizationFile,
   quantizationPoints,
+  saveInt8,
 } from './int8.js';
 export type {
   ActivationParams,
