@@ -34,3 +34,5 @@ export type {
   TensorRange,
   WeightParams,
 } from './int8.js';
+export {fakeQuantizeKernel, QuantizationAware} from './qat.js';
+export type {QatOptions} from './qat.js';
