@@ -79,6 +79,22 @@ describe('hafif quantize', () => {
   });
 });
 
+describe('hafif quantize --qat', () => {
+  it('fine-tunes through fake int8 with a teacher, then calibrates and saves the int8 model', () => {
+    const out = path.join(tmp, 'qat');
+    const r = hafif('quantize', '--model', student, '--dtype', 'int8', '--qat', '--epochs', '1', '--teacher', student,
+      '--calibration', '32', '--limit', '64', '--out', out, '--json');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.variants.map((v: {name: string}) => v.name)).toEqual(['float', 'float after QAT', 'int8 (simulated)']);
+    expect(report.qat).toEqual({epochs: 1, teacher: student, learningRate: 1e-4});
+    // Fine-tuning moved the weights: the saved model is not the input model.
+    expect(readFileSync(path.join(out, 'weights.bin')).equals(readFileSync(path.join(student, 'weights.bin')))).toBe(false);
+    expect(existsSync(path.join(out, 'quantization.json'))).toBe(true);
+  });
+});
+
 describe('hafif quantize: bad input is one line, exit code 2, nothing written', () => {
   const notModel = path.join(tmp, 'not-a-model');
   const badQuant = path.join(tmp, 'bad-quant');
@@ -99,6 +115,7 @@ describe('hafif quantize: bad input is one line, exit code 2, nothing written', 
     ['calibration larger than the data', () => ['--model', student, '--dtype', 'int8', '--calibration', '100', '--limit', '64'],
       /--calibration 100 is larger than the training split \(64 examples\)/],
     ['empty calibration set', () => ['--model', student, '--dtype', 'int8', '--calibration', '0'], /--calibration 0.*empty/],
+    ['--qat with a weight dtype', () => ['--model', student, '--dtype', 'uint8', '--qat'], /--qat applies to --dtype int8, not uint8/],
     ['a directory without a model', () => ['--model', path.join(tmp, 'nowhere'), '--dtype', 'uint8'], /nowhere.*no such file/],
     ['a model.json that is not a tfjs Layers model', () => ['--model', notModel, '--dtype', 'uint8'], /not a tfjs model\.json/],
     ['quantization fields of the wrong type', () => ['--model', badQuant, '--dtype', 'int8', '--limit', '64'],

@@ -12,17 +12,21 @@ import {
   calibrate,
   foldBatchNorm,
   Int8Simulation,
+  QuantizationAware,
   saveInt8,
   saveQuantized,
   WEIGHT_DTYPES,
   type CalibrationMethod,
   type WeightDtype,
 } from '../quantize/index.js';
-import {evaluate, measureInference} from '../train/index.js';
+import {Distiller} from '../distill/index.js';
+import {RECOMMENDED_SETTINGS} from '../experiment/index.js';
+import {evaluate, fit, kerasAdam, measureInference} from '../train/index.js';
 import {deriveSeed, mulberry32, permutation} from '../util/random.js';
 import {UsageError} from '../util/registry.js';
 import {addDataFlags, prepare, type DataFlags} from './common.js';
-import {oneOf, parseNonNegativeInt, parsePositive} from './options.js';
+import {oneOf, parseNonNegativeInt, parsePositive, parsePositiveInt} from './options.js';
+import {phaseProgress} from './progress.js';
 import {checkInputShape, loadModel} from './train.js';
 
 const DTYPES = [...WEIGHT_DTYPES, 'int8'] as const;
@@ -37,6 +41,10 @@ interface QuantizeFlags extends DataFlags {
   readonly percentile?: number;
   readonly skipLayers?: string[];
   readonly minSize?: number;
+  readonly qat?: boolean;
+  readonly epochs?: number;
+  readonly teacher?: string;
+  readonly learningRate?: number;
 }
 
 /** One model's line in `hafif quantize`'s report. */
@@ -73,6 +81,42 @@ async function loadTfjsModel(dir: string): Promise<tfl.LayersModel> {
   }
 }
 
+/**
+ * Fine-tunes the folded model through fake int8 (weights per channel, activations per tensor with
+ * moving-average ranges), with the teacher's logits as a second target when given; returns the
+ * fine-tuned float model's test scores.
+ */
+async function quantizationAwareTraining(model: tfl.LayersModel, teacher: tfl.LayersModel | null, data: Dataset, flags: QuantizeFlags) {
+  const epochs = flags.epochs ?? 1;
+  const train = toTensors(data.train, data.inputShape);
+  const optimizer = kerasAdam(flags.learningRate ?? 1e-4);
+  const qat = new QuantizationAware(model);
+  const p = phaseProgress('qat', epochs, Math.ceil(data.train.count / flags.batchSize), flags.json);
+  try {
+    const loop = {epochs, batchSize: flags.batchSize, seed: flags.seed, callbacks: p.callbacks, hooks: [qat.hook]};
+    if (teacher) {
+      checkInputShape(teacher, data.inputShape, `teacher ${flags.teacher}`);
+      const distiller = new Distiller({teacher, student: model});
+      distiller.compile({optimizer, alpha: RECOMMENDED_SETTINGS.alpha, temperature: RECOMMENDED_SETTINGS.temperature,
+        distillationLossFn: RECOMMENDED_SETTINGS.distillationLoss});
+      await distiller.fit(train.x, train.y, loop);
+    } else {
+      await fit(model, train.x, train.y, {...loop, optimizer});
+    }
+  } finally {
+    p.stop();
+    qat.remove();
+    optimizer.dispose();
+    tf.dispose([train.x, train.y]);
+  }
+  const test = toTensors(data.test, data.inputShape);
+  try {
+    return evaluate(model, test.x, test.y);
+  } finally {
+    tf.dispose([test.x, test.y]);
+  }
+}
+
 export function quantizeCommand(): Command {
   const cmd = new Command('quantize')
     .description('quantize a saved model: weights to uint8/uint16/float16 (stock tfjs reads them), or simulated int8 with calibration')
@@ -83,7 +127,11 @@ export function quantizeCommand(): Command {
     .addOption(new Option('--calibration-method <name>', `int8: ${CALIBRATION_METHODS.join(', ')} (default minmax)`).argParser(oneOf(CALIBRATION_METHODS)))
     .option('--percentile <p>', 'int8 with --calibration-method percentile: the share of values kept inside the range, in (50, 100] (default 99.99)', parsePositive)
     .option('--skip-layers <names>', 'uint8/uint16/float16: comma-separated layers whose weights stay float32', (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean))
-    .option('--min-size <n>', 'uint8/uint16/float16: quantize only tensors with at least N values (default 0: all)', parseNonNegativeInt);
+    .option('--min-size <n>', 'uint8/uint16/float16: quantize only tensors with at least N values (default 0: all)', parseNonNegativeInt)
+    .option('--qat', 'int8: quantization-aware fine-tuning of the folded model before calibration')
+    .option('--epochs <n>', 'with --qat: fine-tuning epochs (default 1)', parsePositiveInt)
+    .option('--teacher <dir>', 'with --qat: distil from this teacher while fine-tuning (alpha 0.9, mse, as the demo)')
+    .option('--learning-rate <lr>', 'with --qat: Adam learning rate (default 0.0001)', parsePositive);
   addDataFlags(cmd);
   return cmd.action(async (flags: QuantizeFlags) => {
     const int8 = flags.dtype === 'int8';
@@ -96,13 +144,21 @@ export function quantizeCommand(): Command {
     if (flags.percentile != null && !(flags.percentile > 50 && flags.percentile <= 100)) {
       throw new UsageError(`--percentile must be in (50, 100], got ${flags.percentile}`);
     }
+    if (!flags.qat && (flags.epochs != null || flags.teacher != null || flags.learningRate != null)) {
+      throw new UsageError('--epochs, --teacher and --learning-rate apply to --qat');
+    }
+    if (flags.qat && !int8) throw new UsageError(`--qat applies to --dtype int8, not ${flags.dtype}`);
     if (flags.calibration === 0) throw new UsageError('--calibration 0: the calibration set is empty; expected at least 1 example');
     const out = path.resolve(flags.out);
     const model = await loadTfjsModel(flags.model);
+    const teacher = flags.teacher != null ? await loadTfjsModel(flags.teacher).catch((e) => {
+      model.dispose();
+      throw e;
+    }) : null;
     const {data} = await prepare(flags);
     const calibrationCount = flags.calibration ?? Math.min(DEFAULT_CALIBRATION, data.train.count);
     const test = toTensors(data.test, data.inputShape);
-    const disposables: {dispose(): void}[] = [model, test.x, test.y];
+    const disposables: {dispose(): void}[] = [model, test.x, test.y, ...(teacher ? [teacher] : [])];
     try {
       checkInputShape(model, data.inputShape, `model ${flags.model}`);
       if (int8 && calibrationCount > data.train.count) {
@@ -128,6 +184,10 @@ export function quantizeCommand(): Command {
       } else {
         const folded = await foldBatchNorm(model);
         disposables.push(folded);
+        if (flags.qat) {
+          const q = await quantizationAwareTraining(folded, teacher, data, flags);
+          variants.push({name: 'float after QAT', testAccuracy: q.accuracy, testLoss: q.loss, bytes: NaN, gzipBytes: NaN});
+        }
         const method = flags.calibrationMethod ?? 'minmax';
         const calX = calibrationSet(data, calibrationCount, flags.seed);
         disposables.push(calX);
@@ -139,7 +199,8 @@ export function quantizeCommand(): Command {
         const files = await modelFiles(out);
         variants.push({name: 'int8 (simulated)', testAccuracy: q.accuracy, testLoss: q.loss, bytes: files.bytes, gzipBytes: files.gzipBytes,
           int8WeightBytes: sim.int8WeightBytes()});
-        extra = {foldedLayers: model.layers.length - folded.layers.length, calibration: file.calibration, weightsSha256: file.model.weightsSha256};
+        extra = {foldedLayers: model.layers.length - folded.layers.length, calibration: file.calibration, weightsSha256: file.model.weightsSha256,
+          ...(flags.qat ? {qat: {epochs: flags.epochs ?? 1, teacher: flags.teacher ?? null, learningRate: flags.learningRate ?? 1e-4}} : {})};
       }
       const report = {model: path.resolve(flags.model), dtype: flags.dtype, savedTo: out, ...extra, variants};
       if (flags.json) {
@@ -149,7 +210,7 @@ export function quantizeCommand(): Command {
       for (const v of variants) {
         process.stdout.write(
           `${v.name}: test accuracy ${(v.testAccuracy * 100).toFixed(2)}%, test loss ${v.testLoss.toFixed(4)}, ` +
-            `${v.bytes} bytes on disk (${v.gzipBytes} gzipped)` +
+            (Number.isFinite(v.bytes) ? `${v.bytes} bytes on disk (${v.gzipBytes} gzipped)` : 'not saved') +
             (v.int8WeightBytes != null ? `, ${v.int8WeightBytes} int8 weight bytes` : '') + '\n',
         );
       }
