@@ -125,7 +125,7 @@ export function quantizeCommand(): Command {
     .requiredOption('--out <dir>', 'directory for the quantized model (int8: the batch-norm-folded float model and quantization.json)')
     .option('--calibration <n>', `int8: calibration examples drawn from the training split (default ${DEFAULT_CALIBRATION}, at most the split's size)`, parseNonNegativeInt)
     .addOption(new Option('--calibration-method <name>', `int8: ${CALIBRATION_METHODS.join(', ')} (default minmax)`).argParser(oneOf(CALIBRATION_METHODS)))
-    .option('--percentile <p>', 'int8 with --calibration-method percentile: the share of values kept inside the range, in (50, 100] (default 99.99)', parsePositive)
+    .option('--percentile <p>', 'int8 with --calibration-method percentile: clip at the P-th percentile above and the (100 − P)-th below, P in (50, 100] (default 99.99)', parsePositive)
     .option('--skip-layers <names>', 'uint8/uint16/float16: comma-separated layers whose weights stay float32', (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean))
     .option('--min-size <n>', 'uint8/uint16/float16: quantize only tensors with at least N values (default 0: all)', parseNonNegativeInt)
     .option('--qat', 'int8: quantization-aware fine-tuning of the folded model before calibration')

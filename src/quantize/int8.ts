@@ -118,7 +118,7 @@ function checkChain(model: tfl.LayersModel): void {
 export interface CalibrationOptions {
   /** @default 'minmax' */
   readonly method?: CalibrationMethod;
-  /** For 'percentile': the clip keeps this percentage of values inside on each side. @default 99.99 */
+  /** For 'percentile': the range runs from the (100 − p)-th to the p-th percentile of the values. @default 99.99 */
   readonly percentile?: number;
   /** Examples per forward pass. @default 64 */
   readonly batchSize?: number;
