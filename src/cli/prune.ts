@@ -6,12 +6,12 @@ import * as tfl from '@tensorflow/tfjs-layers';
 
 import {toTensors} from '../data/index.js';
 import {Distiller} from '../distill/index.js';
-import {gzipBytes, modelSize} from '../models/index.js';
+import {modelFiles} from '../io/index.js';
+import {modelSize} from '../models/index.js';
 import {
   compareSpeed,
   constantSparsity,
   MagnitudePruner,
-  nonZeroParams,
   polynomialDecay,
   prunableWeights,
   strip,
@@ -57,7 +57,9 @@ export interface ModelFigures {
   readonly testLoss: number;
   readonly params: number;
   readonly nonZeroParams: number;
+  /** On disk: model.json and weights.bin. */
   readonly bytes: number;
+  /** model.json and weights.bin gzipped at level 9, as `hafif evaluate` reports it. */
   readonly gzipBytes: number;
   readonly inferenceImagesPerSecond: number;
 }
@@ -100,15 +102,18 @@ async function loadTfjsModel(dir: string, what: string): Promise<tfl.LayersModel
   }
 }
 
-function figures(model: tfl.LayersModel, x: tf.Tensor, y: tf.Tensor, gz: number): ModelFigures {
+/** Accuracy, size and speed of a model; bytes and gzip bytes from its saved files in `dir`. */
+async function figures(model: tfl.LayersModel, dir: string, x: tf.Tensor, y: tf.Tensor): Promise<ModelFigures> {
   const {loss, accuracy} = evaluate(model, x, y);
+  const size = modelSize(model);
+  const files = await modelFiles(dir);
   return {
     testAccuracy: accuracy,
     testLoss: loss,
-    params: modelSize(model).params,
-    nonZeroParams: nonZeroParams(model),
-    bytes: modelSize(model).bytes,
-    gzipBytes: gz,
+    params: size.params,
+    nonZeroParams: size.nonZeroParams,
+    bytes: files.bytes,
+    gzipBytes: files.gzipBytes,
     inferenceImagesPerSecond: measureInference(model, x, {batchSize: 256}).imagesPerSecond,
   };
 }
@@ -204,7 +209,7 @@ async function prune(flags: PruneFlags): Promise<PruneResult> {
     disposables.push({dispose: () => tf.dispose([train.x, train.y, val.x, val.y, test.x, test.y])});
     const stepsPerEpoch = Math.ceil(data.train.count / flags.batchSize);
     const steps = stepsPerEpoch * flags.epochs;
-    const before = figures(model, test.x, test.y, await gzipBytes(model));
+    const before = await figures(model, flags.model, test.x, test.y);
 
     let student = model;
     let hooks: TrainHook[] = [];
@@ -246,7 +251,6 @@ async function prune(flags: PruneFlags): Promise<PruneResult> {
     }
     const fineTuneSeconds = (performance.now() - t0) / 1000;
     const report = pruner ? strip(pruner).report : undefined;
-    const after = figures(student, test.x, test.y, await gzipBytes(student));
     let speed: PruneResult['speed'];
     if (flags.structured != null) {
       // The training set's first 1,024 examples, one epoch per model per round.
@@ -265,6 +269,7 @@ async function prune(flags: PruneFlags): Promise<PruneResult> {
     }
     const out = path.resolve(flags.out);
     await saveModel(student, out);
+    const after = await figures(student, out, test.x, test.y);
     return {
       model: path.resolve(flags.model),
       method: flags.structured != null ? 'structured' : 'magnitude',

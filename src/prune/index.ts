@@ -6,5 +6,5 @@ export {MagnitudePruner, sparsityReport, strip} from './pruner.js';
 export type {LayerSparsity, MagnitudePrunerOptions, SparsityReport} from './pruner.js';
 export {filterNorms, keptFilters, sliceAxis, structuredPrune} from './structured.js';
 export type {FilterNorm, StructuredLayerReport, StructuredPruneOptions, StructuredPruneResult} from './structured.js';
-export {cloneModel, compareSpeed, nonZeroParams} from './speed.js';
+export {cloneModel, compareSpeed} from './speed.js';
 export type {CompareSpeedOptions, SpeedComparison} from './speed.js';

@@ -67,13 +67,3 @@ export async function compareSpeed(
   }
   return {inferenceImagesPerSecond: inference, trainImagesPerSecond: training, rounds};
 }
-
-/** Weights of a model that are not exactly 0, over all its weights (biases and batch norm included). */
-export function nonZeroParams(model: tfl.LayersModel): number {
-  let n = 0;
-  for (const w of model.getWeights()) {
-    const v = w.dataSync();
-    for (let i = 0; i < v.length; i++) if (v[i] !== 0) n++;
-  }
-  return n;
-}
