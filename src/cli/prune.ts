@@ -204,9 +204,10 @@ async function prune(flags: PruneFlags): Promise<PruneResult> {
     checkInputShape(model, data.inputShape, `model ${flags.model}`);
     if (teacher) checkInputShape(teacher, data.inputShape, `teacher ${flags.teacher}`);
     const train = toTensors(data.train, data.inputShape);
-    const val = toTensors(data.validation ?? data.test, data.inputShape);
+    // Per-epoch validation only from a held-out split (--validation-split), never the test set.
+    const val = data.validation ? toTensors(data.validation, data.inputShape) : null;
     const test = toTensors(data.test, data.inputShape);
-    disposables.push({dispose: () => tf.dispose([train.x, train.y, val.x, val.y, test.x, test.y])});
+    disposables.push({dispose: () => tf.dispose([train.x, train.y, test.x, test.y, ...(val ? [val.x, val.y] : [])])});
     const stepsPerEpoch = Math.ceil(data.train.count / flags.batchSize);
     const steps = stepsPerEpoch * flags.epochs;
     const before = await figures(model, flags.model, test.x, test.y);
@@ -230,7 +231,7 @@ async function prune(flags: PruneFlags): Promise<PruneResult> {
     const optimizer = kerasAdam(flags.learningRate ?? RECOMMENDED_SETTINGS.learningRate);
     disposables.push(optimizer);
     const p = phaseProgress('prune', flags.epochs, stepsPerEpoch, flags.json && process.stderr.isTTY !== true);
-    const loop = {epochs: flags.epochs, batchSize: flags.batchSize, seed: flags.seed, callbacks: p.callbacks, hooks, validationData: [val.x, val.y] as const};
+    const loop = {epochs: flags.epochs, batchSize: flags.batchSize, seed: flags.seed, callbacks: p.callbacks, hooks, ...(val ? {validationData: [val.x, val.y] as const} : {})};
     const t0 = performance.now();
     let history: History;
     try {
