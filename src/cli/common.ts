@@ -5,8 +5,8 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 
 import {useBackend, type BackendName} from '../backend/index.js';
 import {datasetNames, loadDataset, toTensors, type Dataset} from '../data/index.js';
-import {modelSize} from '../models/index.js';
-import {evaluate, measureInference, type History} from '../train/index.js';
+import {modelSize, weightsGzipBytes} from '../models/index.js';
+import {confusionMatrix, evaluate, measureInference, type History} from '../train/index.js';
 import {oneOf, parseNonNegativeInt, parsePositiveInt, parseUnit} from './options.js';
 
 export interface DataFlags {
@@ -18,9 +18,10 @@ export interface DataFlags {
   readonly backend: BackendName;
   readonly batchSize: number;
   readonly json?: boolean;
+  readonly quiet?: boolean;
 }
 
-/** --dataset, --data-dir, --limit, --validation-split, --seed, --backend, --batch-size, --json. */
+/** --dataset, --data-dir, --limit, --validation-split, --seed, --backend, --batch-size, --json, --quiet. */
 export function addDataFlags(cmd: Command): Command {
   return cmd
     .addOption(new Option('--dataset <name>', 'dataset').choices(datasetNames()).default('mnist'))
@@ -30,7 +31,8 @@ export function addDataFlags(cmd: Command): Command {
     .option('--seed <n>', 'seed of data splits, shuffling and weight initialization', parseNonNegativeInt, 0)
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend').argParser(oneOf(['native', 'cpu'] as const)).default('native'))
     .option('--batch-size <n>', 'examples per training step', parsePositiveInt, 32)
-    .option('--json', 'print machine-readable JSON on stdout');
+    .option('--json', 'print machine-readable JSON on stdout')
+    .option('--quiet', 'no progress output');
 }
 
 /** Activates the backend and loads the dataset named by the flags. */
@@ -57,6 +59,10 @@ export interface RunResult {
   readonly trainSeconds: number;
   readonly inferenceImagesPerSecond: number;
   readonly history: readonly Record<string, number>[];
+  /** gzip size of the saved weights. */
+  readonly gzipBytes: number;
+  /** Test-split counts, `confusion[actual][predicted]`. */
+  readonly confusion: number[][];
 }
 
 /** Test metrics, size and inference speed of a trained model. */
@@ -84,6 +90,8 @@ export function summarize(name: string, modelName: string, model: tfl.LayersMode
         valAccuracy: h.valAccuracy,
         ...(h.studentLoss != null ? {studentLoss: h.studentLoss, distillationLoss: h.distillationLoss} : {}),
       })),
+      gzipBytes: weightsGzipBytes(model),
+      confusion: confusionMatrix(model, x, y, {batchSize: 256}),
     };
   } finally {
     tf.dispose([x, y]);

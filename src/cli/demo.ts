@@ -5,11 +5,13 @@ import path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
 import {formatBytes, formatCount} from '../models/index.js';
+import {writeReport} from '../report/index.js';
 import {writeFileAtomic} from '../util/atomic.js';
 import {addDataFlags, defaultModels, prepare, type DataFlags, type RunResult} from './common.js';
 import {KERAS_SETTINGS, runExperiment, type ExperimentSettings} from './experiment.js';
 import {oneOf, parsePositive, parsePositiveInt, parseUnit} from './options.js';
-import {phaseProgress} from './progress.js';
+import {environment} from './environment.js';
+import {ansi, colourEnabled, Reporter} from './progress.js';
 
 /**
  * hafif's recommended settings, from the search in the README: the deeper conv-BN teacher (see
@@ -34,6 +36,7 @@ interface DemoFlags extends DataFlags {
   readonly learningRate?: number;
   readonly kerasSettings?: boolean;
   readonly cacheTeacherLogits: boolean;
+  readonly report: boolean;
   readonly out: string;
 }
 
@@ -45,6 +48,8 @@ export interface DemoResults {
   readonly backend: string;
   readonly settings: ExperimentSettings;
   readonly runs: RunResult[];
+  /** Backend, versions, machine, threads, command line. */
+  readonly environment?: Record<string, string | number>;
 }
 
 export function demoCommand(): Command {
@@ -60,7 +65,8 @@ export function demoCommand(): Command {
     .option('--learning-rate <lr>', `Adam learning rate (default ${RECOMMENDED_SETTINGS.learningRate})`, parsePositive)
     .option('--keras-settings', "the Keras example's recipe: its teacher trained 5 epochs, students 3, batch 32, Adam 1e-3, alpha 0.1, T 10, kl (explicit flags still win)")
     .option('--no-cache-teacher-logits', "run the teacher on every batch instead of once per example (same result, slower)")
-    .option('--out <dir>', 'where results.json and the three models go', './hafif-out');
+    .option('--no-report', 'do not write report.html and charts/*.png')
+    .option('--out <dir>', 'where results.json, report.html and the three models go', './hafif-out');
   addDataFlags(cmd);
   return cmd.action(async (flags: DemoFlags) => {
     await demo(flags);
@@ -86,11 +92,11 @@ function settingsFrom(flags: DemoFlags): ExperimentSettings {
 
 async function demo(flags: DemoFlags): Promise<void> {
   const settings = settingsFrom(flags);
-  const quiet = flags.json === true && process.stderr.isTTY !== true;
-  const {backend, data} = await prepare(flags, (msg) => process.stderr.write(`${msg}\n`));
+  const reporter = new Reporter({json: flags.json, quiet: flags.quiet});
+  const {backend, data} = await prepare(flags, (msg) => reporter.info(msg));
   const out = path.resolve(flags.out);
   const {runs} = await runExperiment(data, settings, {
-    progress: (phase, epochs, steps) => phaseProgress(phase, epochs, steps, quiet),
+    progress: (phase, epochs, steps) => reporter.phase(phase, epochs, steps),
     trained: (name, model) => saveModel(model, path.join(out, name)),
     cacheTeacherLogits: flags.cacheTeacherLogits,
   });
@@ -101,13 +107,16 @@ async function demo(flags: DemoFlags): Promise<void> {
     backend,
     settings,
     runs,
+    environment: environment(backend),
   };
   await writeFileAtomic(path.join(out, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+  const report = flags.report ? await writeReport(out) : null;
   if (flags.json) {
-    process.stdout.write(JSON.stringify(results) + '\n');
+    reporter.event({event: 'results', results, ...(report ? {report: report.html} : {})});
   } else {
-    process.stdout.write(comparisonTable(results) + '\n');
+    process.stdout.write(comparisonTable(results, {colour: colourEnabled(process.stdout)}) + '\n');
     process.stdout.write(`results: ${path.join(out, 'results.json')}; models: ${runs.map((r) => path.join(out, r.name)).join(', ')}\n`);
+    if (report) process.stdout.write(`report: ${report.html}\n`);
   }
 }
 
@@ -115,11 +124,17 @@ export async function saveModel(model: tfl.LayersModel, dir: string): Promise<vo
   await model.save(`file://${dir}`);
 }
 
-/** The comparison table: params, bytes, test accuracy and loss, train time, inference speed. */
-export function comparisonTable(r: DemoResults): string {
+/**
+ * The comparison table: params, bytes, test accuracy and loss, train time, inference speed.
+ * Plain text unless `colour` (a terminal without NO_COLOR).
+ */
+export function comparisonTable(r: DemoResults, options: {readonly colour?: boolean} = {}): string {
+  const colour = options.colour === true;
   const t = new Table({
-    head: ['model', 'params', 'bytes', 'test accuracy', 'test loss', 'train time', 'inference img/s'],
+    head: ['model', 'params', 'bytes', 'test accuracy', 'test loss', 'train time', 'inference img/s'].map((h) => (colour ? ansi.bold(h) : h)),
     colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right'],
+    // cli-table3 colours heads and borders itself unless told not to.
+    style: {head: [], border: []},
   });
   for (const run of r.runs) {
     t.push([

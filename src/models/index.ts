@@ -6,3 +6,4 @@ export {createModel, models} from './registry.js';
 export type {ModelFactory, ModelFactoryOptions, ModelName} from './registry.js';
 export {formatBytes, formatCount, modelSize} from './size.js';
 export type {LayerSize, ModelSize} from './size.js';
+export {weightsGzipBytes} from './gzip.js';

@@ -27,3 +27,4 @@ export {HostExamples, labelsToInt32} from './examples.js';
 export type {HostArray, Inputs, Labels, NumericArray} from './examples.js';
 export {HostAdam} from './adam.js';
 export type {AdamOptions} from './adam.js';
+export {confusionMatrix} from './confusion.js';
