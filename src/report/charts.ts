@@ -12,7 +12,9 @@ export interface Chart {
   /** What the chart shows, in a sentence under it. */
   readonly caption: string;
   readonly spec: vl.TopLevelSpec;
-  svg: string;
+  readonly svg: string;
+  /** What vega-lite and vega warned about while compiling and rendering (the library never prints). */
+  readonly warnings: readonly string[];
 }
 
 const FONT = 'DejaVu Sans, Liberation Sans, Arial, sans-serif';
@@ -98,9 +100,9 @@ function tradeOffSpec(rows: TradeOffRow[], xTitle: string, xFormat: string): vl.
         encoding: {
           ...enc,
           color: {field: 'run', type: 'nominal', title: 'variant', sort: rows.map((r) => r.run)},
-          shape: {field: 'front', type: 'nominal', title: 'on the Pareto front', scale: {domain: ['yes', 'no'], range: ['diamond', 'circle']}},
-          size: {field: 'front', type: 'nominal', legend: null, scale: {domain: ['yes', 'no'], range: [160, 70]}},
-          opacity: {field: 'front', type: 'nominal', legend: null, scale: {domain: ['yes', 'no'], range: [1, 0.55]}},
+          shape: {field: 'front', type: 'nominal', sort: ['yes', 'no'], title: 'on the Pareto front', scale: {domain: ['yes', 'no'], range: ['diamond', 'circle']}},
+          size: {field: 'front', type: 'nominal', sort: ['yes', 'no'], legend: null, scale: {domain: ['yes', 'no'], range: [160, 70]}},
+          opacity: {field: 'front', type: 'nominal', sort: ['yes', 'no'], legend: null, scale: {domain: ['yes', 'no'], range: [1, 0.55]}},
           tooltip: [{field: 'run'}, {field: 'x', title: xTitle}, {field: 'accuracy', format: '.2%'}, {field: 'front'}],
         },
       },
@@ -181,8 +183,8 @@ export function sparsitySpec(runs: readonly ReportRun[]): vl.TopLevelSpec | null
 }
 
 /** Every chart the results support, with specs but no SVG yet. */
-export function chartSpecs(r: ReportResults): Omit<Chart, 'svg'>[] {
-  const out: Omit<Chart, 'svg'>[] = [];
+export function chartSpecs(r: ReportResults): Omit<Chart, 'svg' | 'warnings'>[] {
+  const out: Omit<Chart, 'svg' | 'warnings'>[] = [];
   const add = (id: string, title: string, caption: string, spec: vl.TopLevelSpec | null) => {
     if (spec) out.push({id, title, caption, spec});
   };
@@ -203,11 +205,15 @@ export function chartSpecs(r: ReportResults): Omit<Chart, 'svg'>[] {
 }
 
 /** Compiles a vega-lite spec and renders it to an SVG string with vega's headless view. */
-export async function renderSvg(spec: vl.TopLevelSpec): Promise<string> {
-  const compiled = vl.compile(spec).spec;
-  const view = new vega.View(vega.parse(compiled), {renderer: 'none'});
+export async function renderSvg(spec: vl.TopLevelSpec): Promise<{svg: string; warnings: string[]}> {
+  const warnings: string[] = [];
+  const logger = vega.logger(vega.Warn, undefined, (_method, _level, input: readonly unknown[]) => {
+    warnings.push(input.map(String).join(' '));
+  });
+  const compiled = vl.compile(spec, {logger}).spec;
+  const view = new vega.View(vega.parse(compiled), {renderer: 'none', logger});
   try {
-    return await view.toSVG();
+    return {svg: await view.toSVG(), warnings};
   } finally {
     view.finalize();
   }

@@ -33,7 +33,7 @@ export interface ReportFiles {
 /** The report's page and charts for parsed results, without touching the disk. */
 export async function buildReport(results: ReportResults): Promise<{html: string; charts: Chart[]}> {
   const charts: Chart[] = [];
-  for (const c of chartSpecs(results)) charts.push({...c, svg: await renderSvg(c.spec)});
+  for (const c of chartSpecs(results)) charts.push({...c, ...(await renderSvg(c.spec))});
   return {html: reportHtml(results, charts), charts};
 }
 
