@@ -1,29 +1,26 @@
-// `hafif demo`: the seed article's whole experiment on one dataset.
+// `hafif demo`: the seed article's experiment on one dataset.
 import {Command, Option} from 'commander';
-import Table from 'cli-table3';
 import path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
-import {formatBytes, formatCount} from '../models/index.js';
+import {
+  KERAS_SETTINGS,
+  RECOMMENDED_SETTINGS,
+  comparisonTable,
+  defaultModels,
+  runExperiment,
+  type ExperimentReport,
+  type ExperimentSettings,
+} from '../experiment/index.js';
 import {writeReport} from '../report/index.js';
 import {writeFileAtomic} from '../util/atomic.js';
-import {addDataFlags, defaultModels, prepare, type DataFlags, type RunResult} from './common.js';
-import {KERAS_SETTINGS, runExperiment, type ExperimentSettings} from './experiment.js';
+import {addDataFlags, prepare, type DataFlags} from './common.js';
 import {oneOf, parsePositive, parsePositiveInt, parseUnit} from './options.js';
 import {environment} from './environment.js';
-import {ansi, colourEnabled, Reporter} from './progress.js';
+import {colourEnabled, Reporter} from './progress.js';
+import {interruptible} from './signals.js';
 
-/**
- * hafif's recommended settings, from the search in the README: the deeper conv-BN teacher (see
- * `defaultModels`), alpha 0.9 (mostly hard labels) and the squared difference of logits as the
- * distillation loss. On the embedded digits this beat the same student trained from scratch by
- * 1.2 points at 3 epochs, over 3 seeds; the Keras recipe lost by 2.3.
- */
-export const RECOMMENDED_SETTINGS = {
-  ...KERAS_SETTINGS,
-  alpha: 0.9,
-  distillationLoss: 'mse',
-} as const;
+export {RECOMMENDED_SETTINGS};
 
 interface DemoFlags extends DataFlags {
   readonly teacher?: string;
@@ -38,19 +35,12 @@ interface DemoFlags extends DataFlags {
   readonly cacheTeacherLogits: boolean;
   readonly report: boolean;
   readonly out: string;
+  readonly resume?: string;
+  readonly checkpointEvery?: number;
 }
 
 /** The shape of `results.json`. */
-export interface DemoResults {
-  readonly dataset: string;
-  readonly trainSize: number;
-  readonly testSize: number;
-  readonly backend: string;
-  readonly settings: ExperimentSettings;
-  readonly runs: RunResult[];
-  /** Backend, versions, machine, threads, command line. */
-  readonly environment?: Record<string, string | number>;
-}
+export type DemoResults = ExperimentReport;
 
 export function demoCommand(): Command {
   const cmd = new Command('demo')
@@ -65,8 +55,10 @@ export function demoCommand(): Command {
     .option('--learning-rate <lr>', `Adam learning rate (default ${RECOMMENDED_SETTINGS.learningRate})`, parsePositive)
     .option('--keras-settings', "the Keras example's recipe: its teacher trained 5 epochs, students 3, batch 32, Adam 1e-3, alpha 0.1, T 10, kl (explicit flags still win)")
     .option('--no-cache-teacher-logits', "run the teacher on every batch instead of once per example (same result, slower)")
+    .option('--out <dir>', 'the run directory: results.json, report.html, the three models, run.json and checkpoints', './hafif-out')
     .option('--no-report', 'do not write report.html and charts/*.png')
-    .option('--out <dir>', 'where results.json, report.html and the three models go', './hafif-out');
+    .option('--resume <dir>', 'continue the run in DIR (same settings) from its last checkpoint')
+    .option('--checkpoint-every <n>', 'also checkpoint every N steps (checkpoints are kept at every epoch end and on Ctrl-C)', parsePositiveInt);
   addDataFlags(cmd);
   return cmd.action(async (flags: DemoFlags) => {
     await demo(flags);
@@ -94,16 +86,31 @@ async function demo(flags: DemoFlags): Promise<void> {
   const settings = settingsFrom(flags);
   const reporter = new Reporter({json: flags.json, quiet: flags.quiet});
   const {backend, data} = await prepare(flags, (msg) => reporter.info(msg));
-  const out = path.resolve(flags.out);
-  const {runs} = await runExperiment(data, settings, {
-    progress: (phase, epochs, steps) => reporter.phase(phase, epochs, steps),
-    trained: (name, model) => saveModel(model, path.join(out, name)),
-    cacheTeacherLogits: flags.cacheTeacherLogits,
+  const out = path.resolve(flags.resume ?? flags.out);
+  const {runs} = await interruptible(async (signal) => {
+    try {
+      return await runExperiment(data, settings, {
+        progress: (phase, epochs, steps) => reporter.phase(phase, epochs, steps),
+        cacheTeacherLogits: flags.cacheTeacherLogits,
+        runDir: out,
+        resume: flags.resume != null,
+        checkpointEvery: flags.checkpointEvery,
+        signal,
+        onWarning: (m) => process.stderr.write(`hafif: warning: ${m}\n`),
+      });
+    } catch (e) {
+      if (signal.aborted) {
+        throw new Interrupted(`checkpoint saved in ${path.join(out, 'checkpoints')}; continue with: hafif demo --resume ${out}` +
+          (flags.json ? ' --json' : ''));
+      }
+      throw e;
+    }
   });
   const results: DemoResults = {
     dataset: data.name,
     trainSize: data.train.count,
     testSize: data.test.count,
+    validationSize: data.validation?.count ?? 0,
     backend,
     settings,
     runs,
@@ -114,42 +121,18 @@ async function demo(flags: DemoFlags): Promise<void> {
   if (flags.json) {
     reporter.event({event: 'results', results, ...(report ? {report: report.html} : {})});
   } else {
-    process.stdout.write(comparisonTable(results, {colour: colourEnabled(process.stdout)}) + '\n');
+    process.stdout.write(comparisonTable(results, {style: colourEnabled(process.stdout) ? 'color' : 'plain'}) + '\n');
     process.stdout.write(`results: ${path.join(out, 'results.json')}; models: ${runs.map((r) => path.join(out, r.name)).join(', ')}\n`);
     if (report) process.stdout.write(`report: ${report.html}\n`);
   }
+}
+
+/** A run stopped by a signal: the CLI prints where its checkpoint is and exits with 130. */
+export class Interrupted extends Error {
+  override readonly name = 'Interrupted';
 }
 
 export async function saveModel(model: tfl.LayersModel, dir: string): Promise<void> {
   await model.save(`file://${dir}`);
 }
 
-/**
- * The comparison table: params, bytes, test accuracy and loss, train time, inference speed.
- * Plain text unless `colour` (a terminal without NO_COLOR).
- */
-export function comparisonTable(r: DemoResults, options: {readonly colour?: boolean} = {}): string {
-  const colour = options.colour === true;
-  const t = new Table({
-    head: ['model', 'params', 'bytes', 'test accuracy', 'test loss', 'train time', 'inference img/s'].map((h) => (colour ? ansi.bold(h) : h)),
-    colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right'],
-    // cli-table3 colours heads and borders itself unless told not to.
-    style: {head: [], border: []},
-  });
-  for (const run of r.runs) {
-    t.push([
-      `${run.name} (${run.model})`,
-      formatCount(run.params),
-      formatBytes(run.bytes),
-      `${(run.testAccuracy * 100).toFixed(2)}%`,
-      run.testLoss.toFixed(4),
-      `${run.trainSeconds.toFixed(1)} s`,
-      formatCount(Math.round(run.inferenceImagesPerSecond)),
-    ]);
-  }
-  const s = r.settings;
-  const head = `${r.dataset}: ${r.trainSize} train / ${r.testSize} test, backend ${r.backend}; ` +
-    `alpha ${s.alpha}, ${s.distillationLoss === 'kl' ? `kl, T ${s.temperature}` : 'mse'}, teacher ${s.epochsTeacher} epochs, ` +
-    `students ${s.epochsStudent}, batch ${s.batchSize}`;
-  return `${head}\n${t.toString()}`;
-}

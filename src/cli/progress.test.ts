@@ -1,5 +1,6 @@
 import {describe, expect, it} from 'vitest';
 
+import type {CallbackContext} from '../train/index.js';
 import {Reporter, type OutStream} from './progress.js';
 
 class Sink implements OutStream {
@@ -14,10 +15,15 @@ class Sink implements OutStream {
 /** Drives one phase of 2 epochs × 3 steps through the reporter's callbacks. */
 async function drive(r: Reporter) {
   const p = r.phase('distilled', 2, 3);
-  for (let e = 0; e < 2; e++) {
-    await p.callbacks.onEpochBegin?.(e);
-    for (let b = 0; b < 3; b++) await p.callbacks.onBatchEnd?.(b, {loss: 1 / (b + 1)}, 1000);
-    await p.callbacks.onEpochEnd?.(e, {epoch: e, loss: 0.5 - e * 0.1, accuracy: 0.8, valAccuracy: 0.75, imagesPerSecond: 1234});
+  // Only the fields the reporter reads; the rest of a context does not concern it.
+  const ctx = (c: Partial<CallbackContext>) => c as CallbackContext;
+  for (let epoch = 0; epoch < 2; epoch++) {
+    await p.callbacks.onEpochBegin?.(ctx({epoch, batch: 0, logs: {}}));
+    for (let batch = 0; batch < 3; batch++) {
+      await p.callbacks.onBatchEnd?.(ctx({epoch, batch, logs: {loss: 1 / (batch + 1)}, imagesPerSecond: 1000}));
+    }
+    await p.callbacks.onEpochEnd?.(ctx({epoch, batch: 3,
+      logs: {epoch, loss: 0.5 - epoch * 0.1, accuracy: 0.8, valAccuracy: 0.75, imagesPerSecond: 1234}}));
   }
   p.stop();
 }

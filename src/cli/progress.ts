@@ -3,10 +3,10 @@
 // --json events, which go to stdout with the final results.
 import cliProgress from 'cli-progress';
 
-import type {EpochLogs, Logs, TrainCallbacks} from '../train/index.js';
+import type {Callback} from '../train/index.js';
 
 export interface PhaseProgress {
-  readonly callbacks: TrainCallbacks;
+  readonly callbacks: Callback;
   stop(): void;
 }
 
@@ -88,8 +88,8 @@ export class Reporter {
     let started = false;
     const t0 = performance.now();
     if (mode === 'json') this.event({event: 'phase', phase, epochs, steps: stepsPerEpoch});
-    const callbacks: TrainCallbacks = {
-      onEpochBegin: (epoch) => {
+    const callbacks: Callback = {
+      onEpochBegin: ({epoch}) => {
         lossSum = 0;
         seen = 0;
         epochNow = epoch;
@@ -100,16 +100,16 @@ export class Reporter {
           bar?.update({epoch: epoch + 1, step: 0});
         }
       },
-      onBatchEnd: (_batch: number, logs: Logs, imagesPerSecond: number) => {
+      onBatchEnd: ({logs, imagesPerSecond}) => {
         lossSum += logs.loss ?? 0;
         seen++;
         bar?.update(epochNow * stepsPerEpoch + seen, {step: seen, loss: (lossSum / seen).toFixed(4), ips: Math.round(imagesPerSecond)});
       },
-      onEpochEnd: (epoch: number, logs: EpochLogs) => {
+      onEpochEnd: ({epoch, logs}) => {
         if (mode === 'json') {
           this.event({event: 'epoch', phase, ...logs, epoch: epoch + 1, epochs});
         } else if (mode === 'lines') {
-          const parts = [`${phase} epoch ${epoch + 1}/${epochs}`, `loss ${logs.loss.toFixed(4)}`];
+          const parts = [`${phase} epoch ${epoch + 1}/${epochs}`, `loss ${(logs.loss ?? NaN).toFixed(4)}`];
           if (logs.accuracy != null) parts.push(`accuracy ${logs.accuracy.toFixed(4)}`);
           if (logs.valLoss != null) parts.push(`val loss ${logs.valLoss.toFixed(4)}`);
           if (logs.valAccuracy != null) parts.push(`val accuracy ${logs.valAccuracy.toFixed(4)}`);

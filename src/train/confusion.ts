@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
 import {HostExamples, labelsToInt32, range, type Inputs, type Labels} from './examples.js';
-import {checkPositiveInteger, outputClasses} from './trainer.js';
+import {checkPositiveInteger} from './engine.js';
+import {outputClasses} from './trainer.js';
 
 /**
  * Counts of each true class predicted as each class, `matrix[actual][predicted]`, with the model
