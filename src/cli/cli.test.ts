@@ -22,7 +22,7 @@ function hafif(...args: string[]) {
 }
 
 describe('hafif demo', () => {
-  it('runs the whole experiment, writes results.json and three loadable models', async () => {
+  it('runs the whole experiment, writes results.json and three loadable models', {timeout: 400_000}, async () => {
     const out = path.join(tmp, 'demo');
     const r = hafif('demo', '--limit', '512', '--epochs-teacher', '1', '--epochs-student', '1', '--out', out, '--json');
     expect(r.stderr).not.toMatch(/Error|at /);

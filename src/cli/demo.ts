@@ -6,19 +6,14 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import {
   KERAS_SETTINGS,
   RECOMMENDED_SETTINGS,
-  comparisonTable,
   defaultModels,
-  runExperiment,
   type ExperimentReport,
   type ExperimentSettings,
 } from '../experiment/index.js';
-import {writeReport} from '../report/index.js';
-import {writeFileAtomic} from '../util/atomic.js';
 import {addDataFlags, prepare, type DataFlags} from './common.js';
 import {oneOf, parsePositive, parsePositiveInt, parseUnit} from './options.js';
-import {environment} from './environment.js';
-import {colourEnabled, Reporter} from './progress.js';
-import {interruptible} from './signals.js';
+import {execute} from './execute.js';
+import {Reporter} from './progress.js';
 
 export {RECOMMENDED_SETTINGS};
 
@@ -87,49 +82,15 @@ async function demo(flags: DemoFlags): Promise<void> {
   const reporter = new Reporter({json: flags.json, quiet: flags.quiet});
   const {backend, data} = await prepare(flags, (msg) => reporter.info(msg));
   const out = path.resolve(flags.resume ?? flags.out);
-  const {runs} = await interruptible(async (signal) => {
-    try {
-      return await runExperiment(data, settings, {
-        progress: (phase, epochs, steps) => reporter.phase(phase, epochs, steps),
-        cacheTeacherLogits: flags.cacheTeacherLogits,
-        runDir: out,
-        resume: flags.resume != null,
-        checkpointEvery: flags.checkpointEvery,
-        signal,
-        onWarning: (m) => process.stderr.write(`hafif: warning: ${m}\n`),
-      });
-    } catch (e) {
-      if (signal.aborted) {
-        throw new Interrupted(`checkpoint saved in ${path.join(out, 'checkpoints')}; continue with: hafif demo --resume ${out}` +
-          (flags.json ? ' --json' : ''));
-      }
-      throw e;
-    }
+  await execute({
+    backend, data, settings, out, reporter,
+    json: flags.json,
+    report: flags.report,
+    cacheTeacherLogits: flags.cacheTeacherLogits,
+    resume: flags.resume != null,
+    checkpointEvery: flags.checkpointEvery,
+    resumeCommand: `hafif demo --resume ${out}${flags.json ? ' --json' : ''}`,
   });
-  const results: DemoResults = {
-    dataset: data.name,
-    trainSize: data.train.count,
-    testSize: data.test.count,
-    validationSize: data.validation?.count ?? 0,
-    backend,
-    settings,
-    runs,
-    environment: environment(backend),
-  };
-  await writeFileAtomic(path.join(out, 'results.json'), JSON.stringify(results, null, 2) + '\n');
-  const report = flags.report ? await writeReport(out) : null;
-  if (flags.json) {
-    reporter.event({event: 'results', results, ...(report ? {report: report.html} : {})});
-  } else {
-    process.stdout.write(comparisonTable(results, {style: colourEnabled(process.stdout) ? 'color' : 'plain'}) + '\n');
-    process.stdout.write(`results: ${path.join(out, 'results.json')}; models: ${runs.map((r) => path.join(out, r.name)).join(', ')}\n`);
-    if (report) process.stdout.write(`report: ${report.html}\n`);
-  }
-}
-
-/** A run stopped by a signal: the CLI prints where its checkpoint is and exits with 130. */
-export class Interrupted extends Error {
-  override readonly name = 'Interrupted';
 }
 
 export async function saveModel(model: tfl.LayersModel, dir: string): Promise<void> {

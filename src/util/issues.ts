@@ -30,6 +30,8 @@ export function formatIssue(issue: z.core.$ZodIssue): string {
       return issue.keys.map((k) => `${fieldPath([...issue.path, k])}: unknown key`).join('; ');
     case 'invalid_type':
       if (input === undefined) return `${where}: required, expected ${issue.expected}`;
+      // A schema's own wording (`must be a positive integer`) wins over zod's default one.
+      if (!issue.message.startsWith('Invalid')) return `${where}: ${issue.message}, got ${showValue(input)}`;
       return `${where}: expected ${issue.expected}, got ${showValue(input)}`;
     case 'invalid_value':
       return `${where}: expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${showValue(input)}`;
