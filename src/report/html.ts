@@ -63,8 +63,11 @@ thead th{border-bottom:2px solid #ccc}table.kv th{color:#555;font-weight:normal;
 figure{margin:16px 0}figcaption{color:#555;font-size:13px;max-width:800px}
 pre{background:#f6f6f6;padding:12px;font-size:12px;overflow:auto}`;
 
-/** The whole page. `config` is everything in results.json that is neither runs nor environment. */
-export function reportHtml(r: ReportResults, charts: readonly Chart[]): string {
+/**
+ * The whole page. The configuration shown is everything in results.json that is neither runs nor
+ * environment, and `configFile` (a run's config.yaml) verbatim when there is one.
+ */
+export function reportHtml(r: ReportResults, charts: readonly Chart[], configFile?: string): string {
   const {runs, environment, ...rest} = r;
   const title = `hafif report${r.dataset ? `: ${r.dataset}` : ''}`;
   const sub = [
@@ -85,7 +88,7 @@ export function reportHtml(r: ReportResults, charts: readonly Chart[]): string {
 <h1>${escapeHtml(title)}</h1><p class="sub">${escapeHtml(sub)}</p>
 <section><h2>Results</h2>${resultsTable(runs)}</section>
 ${figures.join('\n')}
-<section><h2>Configuration</h2><pre id="config">${escapeHtml(config)}</pre></section>
+<section><h2>Configuration</h2>${configFile != null ? `<p>config.yaml (repeat with <code>hafif run DIR/config.yaml</code>):</p><pre id="config-file">${escapeHtml(configFile)}</pre><p>As recorded in results.json:</p>` : ''}<pre id="config">${escapeHtml(config)}</pre></section>
 <section><h2>Environment</h2>${environment ? keyValueTable('environment', Object.entries(environment)) : '<p>not recorded</p>'}</section>
 </body></html>
 `;

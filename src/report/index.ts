@@ -31,10 +31,19 @@ export interface ReportFiles {
 }
 
 /** The report's page and charts for parsed results, without touching the disk. */
-export async function buildReport(results: ReportResults): Promise<{html: string; charts: Chart[]}> {
+export async function buildReport(results: ReportResults, configFile?: string): Promise<{html: string; charts: Chart[]}> {
   const charts: Chart[] = [];
   for (const c of chartSpecs(results)) charts.push({...c, ...(await renderSvg(c.spec))});
-  return {html: reportHtml(results, charts), charts};
+  return {html: reportHtml(results, charts, configFile), charts};
+}
+
+async function readIfExists(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
 }
 
 /** A chart's SVG as PNG bytes, text drawn with the system's fonts. */
@@ -43,7 +52,7 @@ export function svgToPng(svg: string, scale = 2): Uint8Array {
   return r.render().asPng();
 }
 
-/** Reads `dir/results.json`, writes `dir/report.html` and `dir/charts/*.png`. */
+/** Reads `dir/results.json` (and `dir/config.yaml` if there), writes `dir/report.html` and `dir/charts/*.png`. */
 export async function writeReport(dir: string, options: ReportOptions = {}): Promise<ReportFiles> {
   const {png = true, pngScale = 2} = options;
   const file = path.join(dir, 'results.json');
@@ -62,7 +71,7 @@ export async function writeReport(dir: string, options: ReportOptions = {}): Pro
     throw new UsageError(`${file}: not JSON (${(e as Error).message})`);
   }
   const results = parseResults(json, file);
-  const {html, charts} = await buildReport(results);
+  const {html, charts} = await buildReport(results, await readIfExists(path.join(dir, 'config.yaml')));
   // Render every PNG before writing anything, so a failure leaves no half a report.
   const images = png ? charts.map((c) => ({file: path.join(dir, 'charts', `${c.id}.png`), data: svgToPng(c.svg, pngScale)})) : [];
   for (const im of images) await writeFileAtomic(im.file, im.data);

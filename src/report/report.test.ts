@@ -31,6 +31,14 @@ describe('writeReport', () => {
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/); // nothing to run, nothing to fetch
     expect(html).toContain('someNewField'); // unknown fields are kept in the configuration
     expect(html).toContain('<th>bits</th>'); // and a variant's extra scalar becomes a column
+    expect(html).not.toContain('id="config-file"');
+  });
+
+  it("shows a run's config.yaml verbatim, escaped", async () => {
+    const dir = dirWith('with-config', sampleResults());
+    writeFileSync(path.join(dir, 'config.yaml'), 'name: <x>\ndistill:\n  alpha: 0.5\n');
+    const html = readFileSync((await writeReport(dir, {png: false})).html, 'utf8');
+    expect(html).toContain('<pre id="config-file">name: &lt;x&gt;\ndistill:\n  alpha: 0.5\n</pre>');
   });
 
   it.each([
