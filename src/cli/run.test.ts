@@ -54,7 +54,8 @@ describe('hafif run: the example configs at a tiny size', () => {
     expect(files).toEqual(expect.arrayContaining(['keras-mnist.yaml', 'recommended.yaml', 'cifar10.yaml', 'fashion-mnist.yaml']));
   });
 
-  for (const f of files) {
+  // keras-mnist.yaml runs in the repeat test below.
+  for (const f of files.filter((x) => x !== 'keras-mnist.yaml')) {
     it(f, {timeout: 600_000}, () => {
       const out = path.join(tmp, 'out', f);
       const r = hafif('run', path.join(configs, f), ...TINY, ...(dataFor[f] ?? []), '--set', 'report=false', '--out', out, '--quiet');
@@ -97,6 +98,8 @@ describe('hafif run: the written config repeats the run', () => {
   });
 });
 
+// The messages for every kind of bad config are checked in experiment/config.test.ts; these prove
+// the command's side: one line on stderr, exit code 2, no run directory.
 describe('hafif run: bad configs get one line naming the field, exit 2, nothing written', () => {
   const write = (name: string, text: string) => {
     const f = path.join(tmp, 'bad', name);
@@ -107,13 +110,9 @@ describe('hafif run: bad configs get one line naming the field, exit 2, nothing 
   const cases: [string, () => string[], RegExp][] = [
     ['alpha 2 via --set', () => [path.join(configs, 'recommended.yaml'), '--set', 'distill.alpha=2'], /recommended\.yaml: distill\.alpha: must be in \[0, 1\], got 2$/],
     ['an unknown key', () => [write('k.yaml', 'dataset: {name: mnist}\ndistill: {alfa: 0.5}\n')], /k\.yaml: distill\.alfa: unknown key$/],
-    ['a wrong type', () => [write('t.json', '{"dataset": {"name": "mnist"}, "seed": "zero"}')], /t\.json: seed: expected number, got "zero"$/],
     ['an unknown model', () => [write('m.yaml', 'dataset: {name: mnist}\nteacher: {model: gpt}\n')], /m\.yaml: teacher\.model: unknown model; expected one of .*, got "gpt"$/],
-    ['an unknown dataset', () => [write('d.yaml', 'dataset: {name: imagenet}\n')], /d\.yaml: dataset\.name: unknown dataset; .*got "imagenet"$/],
-    ['an unknown loss', () => [write('l.yaml', 'dataset: {name: mnist}\ndistill: {loss: cosine}\n')], /l\.yaml: distill\.loss: unknown distillation loss; .*got "cosine"$/],
     ['a custom YAML tag', () => [write('tag.yaml', 'dataset: {name: mnist}\nseed: !import_call {key: os.getpid}\n')], /tag\.yaml:2: YAML tag !import_call is not allowed/],
     ['a file that is not YAML', () => [write('no.yaml', 'dataset: [mnist\n  name: {\n')], /no\.yaml:\d+: not YAML: /],
-    ['a missing file', () => [path.join(tmp, 'bad', 'nope.yaml')], /nope\.yaml: no such config file$/],
   ];
   for (const [name, args, message] of cases) {
     it(name, () => {
