@@ -16,6 +16,8 @@ import {execute} from './execute.js';
 import {Reporter} from './progress.js';
 
 export {RECOMMENDED_SETTINGS};
+/** Kept here too: the one-phase commands import it from the demo. */
+export {Interrupted} from './execute.js';
 
 interface DemoFlags extends DataFlags {
   readonly teacher?: string;

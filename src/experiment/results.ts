@@ -25,10 +25,16 @@ export interface RunResult {
   readonly confusion: number[][];
 }
 
-/** Test metrics, size and inference speed of a trained model (the test set is read once, here). */
+/** The test set as tensors, made once per run and shared by every phase's summary. */
+export interface TestTensors {
+  readonly x: tf.Tensor;
+  readonly y: tf.Tensor;
+}
+
+/** Test metrics, size and inference speed of a trained model (the only place the test set is read). */
 export function summarize(name: string, modelName: string, model: tfl.LayersModel, data: Dataset, trainSeconds: number,
-  history: History): RunResult {
-  const {x, y} = toTensors(data.test, data.inputShape);
+  history: History, test?: TestTensors): RunResult {
+  const {x, y} = test ?? toTensors(data.test, data.inputShape);
   try {
     const {loss, accuracy} = evaluate(model, x, y);
     const speed = measureInference(model, x, {batchSize: 256});
@@ -53,7 +59,7 @@ export function summarize(name: string, modelName: string, model: tfl.LayersMode
       confusion: confusionMatrix(model, x, y, {batchSize: 256}),
     };
   } finally {
-    tf.dispose([x, y]);
+    if (test == null) tf.dispose([x, y]);
   }
 }
 

@@ -60,4 +60,6 @@ export {
   saveCheckpoint,
 } from './checkpoint.js';
 export type {Checkpoint, CheckpointCallbackOptions, RunIdentity} from './checkpoint.js';
+export {earlyStopping, terminateOnNaN} from './callbacks.js';
+export type {EarlyStoppingOptions, EarlyStoppingState} from './callbacks.js';
 export {confusionMatrix} from './confusion.js';
