@@ -97,6 +97,7 @@ describe('loadConfig', () => {
     const file = path.join(tmp, 'c.yaml');
     writeFileSync(file, 'dataset:\n  name: mnist\n  dataDir: data\n');
     expect((await loadConfig(file)).dataset.dataDir).toBe(path.join(tmp, 'data'));
+    expect((await loadConfig(file, ['dataset.dataDir=elsewhere'])).dataset.dataDir).toBe(path.resolve('elsewhere'));
     await expect(loadConfig(path.join(tmp, 'nope.yaml'))).rejects.toThrow(/nope\.yaml: no such config file/);
   });
 });

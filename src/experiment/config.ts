@@ -175,7 +175,10 @@ export function applyOverrides(raw: unknown, sets: readonly string[]): unknown {
   return root;
 }
 
-/** Reads, overrides and checks a config file. `dataset.dataDir` is resolved against the file's directory. */
+/**
+ * Reads, overrides and checks a config file. A `dataset.dataDir` written in the file is relative
+ * to the file's directory; one given with `--set` is relative to the working directory.
+ */
 export async function loadConfig(file: string, sets: readonly string[] = []): Promise<ExperimentConfig> {
   let text: string;
   try {
@@ -185,10 +188,10 @@ export async function loadConfig(file: string, sets: readonly string[] = []): Pr
     if (code === 'ENOENT' || code === 'EISDIR') throw new UsageError(`${file}: no such config file`);
     throw e;
   }
-  const c = resolveConfig(applyOverrides(parseConfigText(text, file), sets), file);
-  if (c.dataset.dataDir != null) {
-    return {...c, dataset: {...c.dataset, dataDir: path.resolve(path.dirname(file), c.dataset.dataDir)}};
-  }
+  const raw = parseConfigText(text, file) as {dataset?: {dataDir?: unknown}} | null;
+  if (typeof raw?.dataset?.dataDir === 'string') raw.dataset.dataDir = path.resolve(path.dirname(file), raw.dataset.dataDir);
+  const c = resolveConfig(applyOverrides(raw, sets), file);
+  if (c.dataset.dataDir != null) return {...c, dataset: {...c.dataset, dataDir: path.resolve(c.dataset.dataDir)}};
   return c;
 }
 
