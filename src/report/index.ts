@@ -1,7 +1,7 @@
 // `report`: one self-contained report.html (and PNGs of its charts) from a run's results.json.
 import {readFile} from 'node:fs/promises';
+import {createRequire} from 'node:module';
 import path from 'node:path';
-import {Resvg} from '@resvg/resvg-js';
 
 import {writeFileAtomic} from '../util/atomic.js';
 import {UsageError} from '../util/registry.js';
@@ -46,9 +46,13 @@ async function readIfExists(file: string): Promise<string | undefined> {
   }
 }
 
+// resvg is a native addon: loaded on the first PNG, so importing hafif (or bundling it) does not need it.
+let resvg: typeof import('@resvg/resvg-js') | null = null;
+
 /** A chart's SVG as PNG bytes, text drawn with the system's fonts. */
 export function svgToPng(svg: string, scale = 2): Uint8Array {
-  const r = new Resvg(svg, {fitTo: {mode: 'zoom', value: scale}, font: {loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans'}});
+  resvg ??= createRequire(import.meta.url)('@resvg/resvg-js') as typeof import('@resvg/resvg-js');
+  const r = new resvg.Resvg(svg, {fitTo: {mode: 'zoom', value: scale}, font: {loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans'}});
   return r.render().asPng();
 }
 
