@@ -5,6 +5,7 @@ import path from 'node:path';
 import type {BackendName} from '../backend/index.js';
 import type {Dataset} from '../data/index.js';
 import {comparisonTable, runExperiment, type ExperimentReport, type ExperimentSettings} from '../experiment/index.js';
+import {modelFiles} from '../io/index.js';
 import {writeReport} from '../report/index.js';
 import {writeFileAtomic} from '../util/atomic.js';
 import {environment} from './environment.js';
@@ -54,6 +55,8 @@ export async function execute(o: ExecuteOptions): Promise<ExperimentReport> {
       throw e;
     }
   });
+  // Every phase's model is saved in the run directory: its gzip size is io's measure of the files.
+  for (let i = 0; i < runs.length; i++) runs[i] = {...runs[i], gzipBytes: (await modelFiles(path.join(out, runs[i].name))).gzipBytes};
   const results: ExperimentReport = {
     dataset: data.name,
     trainSize: data.train.count,
