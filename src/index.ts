@@ -12,4 +12,5 @@ export * from './io/index.js';
 export * from './data/index.js';
 export * from './experiment/index.js';
 export * from './quantize/index.js';
+export * from './report/index.js';
 export * from './prune/index.js';
