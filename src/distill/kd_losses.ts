@@ -306,8 +306,8 @@ export function hintHost(
 export function hintTensor(student: tf.Tensor, teacher: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor): tf.Scalar {
   checkSpatial('hint', student, teacher);
   return tf.tidy(() => {
-    const [n, h, w, cs] = student.shape;
-    const ct = teacher.shape[3];
+    const [n, h, w, cs] = student.shape as [number, number, number, number];
+    const ct = teacher.shape[3] as number;
     const mapped = tf.add(tf.matMul(tf.reshape(student, [n * h * w, cs]), kernel), bias);
     return tf.mean(tf.squaredDifference(mapped, tf.reshape(teacher, [n * h * w, ct]))) as tf.Scalar;
   });
