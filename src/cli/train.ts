@@ -9,8 +9,9 @@ import {Distiller} from '../distill/index.js';
 import {createModel} from '../models/index.js';
 import {fit, kerasAdam} from '../train/index.js';
 import {UsageError} from '../util/registry.js';
-import {addDataFlags, defaultModels, prepare, summarize, type DataFlags, type RunResult} from './common.js';
-import {RECOMMENDED_SETTINGS, saveModel} from './demo.js';
+import {RECOMMENDED_SETTINGS, defaultModels, summarize, type RunResult} from '../experiment/index.js';
+import {addDataFlags, prepare, type DataFlags} from './common.js';
+import {saveModel} from './demo.js';
 import {oneOf, parsePositive, parsePositiveInt, parseUnit} from './options.js';
 import {phaseProgress} from './progress.js';
 
@@ -69,13 +70,13 @@ export function trainCommand(): Command {
     const model = createModel(name, {inputShape: data.inputShape, numClasses: data.numClasses, seed: flags.seed});
     const epochs = flags.epochs ?? RECOMMENDED_SETTINGS.epochsTeacher;
     const train = toTensors(data.train, data.inputShape);
-    const val = toTensors(data.validation ?? data.test, data.inputShape);
+    const val = data.validation ? toTensors(data.validation, data.inputShape) : null;
     const optimizer = kerasAdam(flags.learningRate ?? RECOMMENDED_SETTINGS.learningRate);
     const p = phaseProgress('train', epochs, Math.ceil(data.train.count / flags.batchSize), flags.json);
     try {
       const t0 = performance.now();
       const history = await fit(model, train.x, train.y, {
-        epochs, batchSize: flags.batchSize, seed: flags.seed, optimizer, callbacks: p.callbacks, validationData: [val.x, val.y],
+        epochs, batchSize: flags.batchSize, seed: flags.seed, optimizer, callbacks: p.callbacks, ...(val ? {validationData: [val.x, val.y] as const} : {}),
       });
       const run = summarize('model', name, model, data, (performance.now() - t0) / 1000, history);
       const out = path.resolve(flags.out ?? path.join('hafif-out', name));
@@ -85,7 +86,7 @@ export function trainCommand(): Command {
       p.stop();
       optimizer.dispose();
       model.dispose();
-      tf.dispose([train.x, train.y, val.x, val.y]);
+      tf.dispose([train.x, train.y, ...(val ? [val.x, val.y] : [])]);
     }
   });
 }
@@ -110,7 +111,7 @@ export function distillCommand(): Command {
     const teacher = await loadModel(flags.teacher);
     const student = createModel(studentName, {inputShape: data.inputShape, numClasses: data.numClasses, seed: flags.seed + 1});
     const train = toTensors(data.train, data.inputShape);
-    const val = toTensors(data.validation ?? data.test, data.inputShape);
+    const val = data.validation ? toTensors(data.validation, data.inputShape) : null;
     const optimizer = kerasAdam(flags.learningRate ?? RECOMMENDED_SETTINGS.learningRate);
     const epochs = flags.epochs ?? RECOMMENDED_SETTINGS.epochsStudent;
     const p = phaseProgress('distill', epochs, Math.ceil(data.train.count / flags.batchSize), flags.json);
@@ -126,7 +127,7 @@ export function distillCommand(): Command {
       const t0 = performance.now();
       const history = await distiller.fit(train.x, train.y, {
         cacheTeacherLogits: flags.cacheTeacherLogits,
-        epochs, batchSize: flags.batchSize, seed: flags.seed, callbacks: p.callbacks, validationData: [val.x, val.y],
+        epochs, batchSize: flags.batchSize, seed: flags.seed, callbacks: p.callbacks, ...(val ? {validationData: [val.x, val.y] as const} : {}),
       });
       const run = summarize('distilled', studentName, student, data, (performance.now() - t0) / 1000, history);
       const out = path.resolve(flags.out ?? path.join('hafif-out', 'distilled'));
@@ -137,7 +138,7 @@ export function distillCommand(): Command {
       optimizer.dispose();
       teacher.dispose();
       student.dispose();
-      tf.dispose([train.x, train.y, val.x, val.y]);
+      tf.dispose([train.x, train.y, ...(val ? [val.x, val.y] : [])]);
     }
   });
 }
