@@ -36,6 +36,19 @@ export interface AugmentedBatch {
    * integer labels stand).
    */
   readonly soft: Float32Array | null;
+  /** How the batch was mixed: example i took (1 − lambda) of example partner[i]; null when unmixed. */
+  readonly mix: {readonly partner: Int32Array; readonly lambda: number} | null;
+}
+
+/** Label distributions [n, classes] of a mixed batch from its integer labels. */
+export function mixedLabels(labels: ArrayLike<number>, mix: NonNullable<AugmentedBatch['mix']>, classes: number): Float32Array {
+  const n = labels.length;
+  const soft = new Float32Array(n * classes);
+  for (let i = 0; i < n; i++) {
+    soft[i * classes + labels[i]] += mix.lambda;
+    soft[i * classes + labels[mix.partner[i]]] += 1 - mix.lambda;
+  }
+  return soft;
 }
 
 /** Checks a spec's values; throws a UsageError naming the bad one. */
@@ -76,6 +89,21 @@ export function createAugmenter(
   return (images, labels) => augmentBatch(images, labels, spec, {rng, h, w, c, classes: options.classes});
 }
 
+/**
+ * One batch's view determined by (seed, epoch, batch) alone: its own random stream, so a resumed
+ * run, a second model fed the same batch, or a rerun all get the identical view.
+ */
+export function augmentAt(
+  images: Float32Array,
+  labels: ArrayLike<number>,
+  spec: AugmentSpec,
+  at: {readonly seed: number; readonly epoch: number; readonly batch: number; readonly shape: readonly [number, number, number]; readonly classes: number},
+): AugmentedBatch {
+  const rng = mulberry32(deriveSeed(at.seed, `augment:${at.epoch}:${at.batch}`));
+  const [h, w, c] = at.shape;
+  return augmentBatch(images, labels, spec, {rng, h, w, c, classes: at.classes});
+}
+
 /** One batch through `spec` with the random stream `rng`. */
 export function augmentBatch(
   images: Float32Array,
@@ -93,6 +121,7 @@ export function augmentBatch(
   const shift = spec.shift ?? 0;
   if (shift > 0 || spec.flip) out = shiftFlip(out, n, h, w, c, shift, spec.flip === true, rng);
   let soft: Float32Array | null = null;
+  let mix: AugmentedBatch['mix'] = null;
   const useMix = spec.mixup !== undefined || spec.cutmix !== undefined;
   if (useMix) {
     const both = spec.mixup !== undefined && spec.cutmix !== undefined;
@@ -138,13 +167,14 @@ export function augmentBatch(
       }
     }
     out = mixed;
+    mix = {partner, lambda: lam};
     soft = new Float32Array(n * classes);
     for (let i = 0; i < n; i++) {
       soft[i * classes + labels[i]] += lam;
       soft[i * classes + labels[partner[i]]] += 1 - lam;
     }
   }
-  return {images: out === images ? images.slice() : out, soft};
+  return {images: out === images ? images.slice() : out, soft, mix};
 }
 
 /** Random translation by up to `shift` pixels (zero fill) and optional left–right flip, per image. */

@@ -5,3 +5,5 @@ export {comparisonTable, summarize} from './results.js';
 export type {ExperimentReport, RunResult} from './results.js';
 export {runExperiment, runIdentity} from './pipeline.js';
 export type {ExperimentOptions, ExperimentResult, PhaseName, PhaseProgress} from './pipeline.js';
+export {augmentLabel, checkSearchConfig, teacherKey, runSearch, scheduleLabel, searchReport, searchSettings, searchTable, settingLabel} from './search.js';
+export type {ChosenTest, RunRecord, SearchConfig, SearchEvents, SearchReport, SearchSetting, SearchSpace, SettingSummary, TeacherRecipe, TrainRecipe} from './search.js';

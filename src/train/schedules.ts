@@ -80,3 +80,29 @@ export function createSchedule(spec: ScheduleSpec, baseLearningRate: number, tot
     return {learningRate: cosAnneal(peak, min, t), beta1: cosAnneal(0.85, 0.95, t)};
   };
 }
+
+/** Where a schedule's values go: an optimizer with a settable rate (and β1), like HostAdam. */
+interface Schedulable {
+  learningRate: number;
+  beta1?: number;
+}
+
+/**
+ * The schedule as an engine hook: before each step it sets the optimizer's learning rate (and
+ * β1 for one-cycle) for that global step. The optimizer must have a settable `learningRate`
+ * (HostAdam has).
+ * @example hooks: [scheduleHook(createSchedule({name: 'cosine', warmup: 0.05}, 1e-3, steps))]
+ */
+export function scheduleHook(schedule: Schedule): {beforeForward(ctx: {readonly optimizer: unknown; readonly step: number}): void} {
+  return {
+    beforeForward(ctx) {
+      const opt = ctx.optimizer as Schedulable;
+      if (typeof opt.learningRate !== 'number') {
+        throw new UsageError('a learning-rate schedule needs an optimizer with a settable learningRate (HostAdam)');
+      }
+      const v = schedule(ctx.step);
+      opt.learningRate = v.learningRate;
+      if (v.beta1 !== undefined && typeof opt.beta1 === 'number') opt.beta1 = v.beta1;
+    },
+  };
+}

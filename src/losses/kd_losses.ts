@@ -356,3 +356,57 @@ function checkSpatial(what: string, s: tf.Tensor, t: tf.Tensor): void {
     );
   }
 }
+
+/**
+ * A host loss over student logits [n, c] as a differentiable op: forward and the student's
+ * gradient from `compute` in one host pass; the other inputs (labels, teacher logits, targets)
+ * are constants and get zero gradients.
+ */
+function hostLogitOp(compute: (consts: Float32Array[], z: Float32Array, n: number, c: number) => HostLossValue) {
+  return tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const inputs = args.slice(0, -1) as tf.Tensor[];
+    const student = inputs[inputs.length - 1];
+    const [n, c] = student.shape;
+    const consts = inputs.slice(0, -1).map((t) => t.dataSync() as Float32Array);
+    const r = compute(consts, student.dataSync() as Float32Array, n, c);
+    save([]);
+    return {
+      value: tf.scalar(r.loss),
+      gradFunc: (dy: tf.Tensor) => {
+        const s = dy.dataSync()[0];
+        return [...inputs.slice(0, -1).map((t) => tf.zerosLike(t)), tf.tensor2d(s === 1 ? r.grad : r.grad.map((v) => v * s), [n, c])];
+      },
+    };
+  });
+}
+
+function checkLogits(fn: string, ...xs: tf.Tensor[]): void {
+  const [n, c] = xs[xs.length - 1].shape;
+  for (const x of xs) {
+    if (x.rank !== 2 || x.shape[0] !== n || x.shape[1] !== c) {
+      throw new Error(`${fn}: logits must all be [N, C], got [${xs.map((t) => t.shape).join('], [')}]`);
+    }
+  }
+}
+
+/** {@link dkdHost} as an op on tensors (labels [n], teacher and student logits [n, c]); only the student gets a gradient. */
+export function dkd(labels: tf.Tensor, teacher: tf.Tensor, student: tf.Tensor, options: DkdOptions = {}): tf.Scalar {
+  checkLogits('dkd', teacher, student);
+  const op = hostLogitOp(([y, t], z, n, c) => dkdHost(y, t, z, n, c, options));
+  return tf.tidy(() => op(tf.cast(labels, 'float32'), teacher, student) as tf.Scalar);
+}
+
+/** {@link logitStandardizedKdHost} as an op on tensors; only the student gets a gradient. */
+export function logitStandardizedKd(teacher: tf.Tensor, student: tf.Tensor, options: LogitStandardizationOptions = {}): tf.Scalar {
+  checkLogits('logitStandardizedKd', teacher, student);
+  const op = hostLogitOp(([t], z, n, c) => logitStandardizedKdHost(t, z, n, c, options));
+  return op(teacher, student) as tf.Scalar;
+}
+
+/** {@link softCrossEntropyHost} as an op: targets [n, c] (rows summing to 1), logits [n, c]. */
+export function softCrossEntropy(targets: tf.Tensor, student: tf.Tensor): tf.Scalar {
+  checkLogits('softCrossEntropy', targets, student);
+  const op = hostLogitOp(([y], z, n, c) => softCrossEntropyHost(y, z, n, c));
+  return op(targets, student) as tf.Scalar;
+}
