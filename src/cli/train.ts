@@ -1,18 +1,18 @@
 // `hafif train`, `hafif distill` and `hafif evaluate`: the demo's steps one at a time.
-import {Command, Option} from 'commander';
+import {Command, InvalidArgumentError, Option} from 'commander';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
 import {toTensors} from '../data/index.js';
-import {Distiller} from '../distill/index.js';
+import {DISTILLER_LOSSES, Distiller, type DistillerLossName, type FeatureLossSpec} from '../distill/index.js';
 import {createModel} from '../models/index.js';
 import {fit, kerasAdam} from '../train/index.js';
 import {UsageError} from '../util/registry.js';
 import {RECOMMENDED_SETTINGS, defaultModels, summarize, type RunResult} from '../experiment/index.js';
 import {addDataFlags, prepare, type DataFlags} from './common.js';
 import {saveModel} from './demo.js';
-import {oneOf, parsePositive, parsePositiveInt, parseUnit} from './options.js';
+import {oneOf, parseNumber, parsePositive, parsePositiveInt, parseUnit} from './options.js';
 import {phaseProgress} from './progress.js';
 
 interface TrainFlags extends DataFlags {
@@ -27,8 +27,27 @@ interface DistillFlags extends TrainFlags {
   readonly student?: string;
   readonly alpha?: number;
   readonly temperature?: number;
-  readonly distillationLoss?: 'kl' | 'mse';
+  readonly distillationLoss?: DistillerLossName;
   readonly cacheTeacherLogits: boolean;
+  readonly hintLayer: string[];
+  readonly attentionLayer: string[];
+  readonly featureWeight?: number;
+  readonly dkdAlpha?: number;
+  readonly dkdBeta?: number;
+}
+
+/** `STUDENT:TEACHER` layer pairs, repeatable. */
+function layerPair(value: string, previous: string[] = []): string[] {
+  if (!/^[^:]+:[^:]+$/.test(value)) throw new InvalidArgumentError(`expected STUDENT_LAYER:TEACHER_LAYER, got "${value}"`);
+  return [...previous, value];
+}
+
+function featureSpecs(flags: DistillFlags): FeatureLossSpec[] {
+  const spec = (kind: 'hint' | 'attention') => (pair: string): FeatureLossSpec => {
+    const [studentLayer, teacherLayer] = pair.split(':');
+    return {kind, studentLayer, teacherLayer, ...(flags.featureWeight !== undefined ? {weight: flags.featureWeight} : {})};
+  };
+  return [...flags.hintLayer.map(spec('hint')), ...flags.attentionLayer.map(spec('attention'))];
 }
 
 function printRun(run: RunResult, json: boolean | undefined, savedTo?: string): void {
@@ -99,7 +118,12 @@ export function distillCommand(): Command {
     .option('--epochs <n>', `student epochs (default ${RECOMMENDED_SETTINGS.epochsStudent})`, parsePositiveInt)
     .option('--alpha <a>', `weight of the hard-label loss, in [0, 1] (default ${RECOMMENDED_SETTINGS.alpha})`, parseUnit)
     .option('--temperature <t>', `softmax temperature of kl, > 0 (default ${RECOMMENDED_SETTINGS.temperature})`, parsePositive)
-    .addOption(new Option('--distillation-loss <name>', `kl or mse (default ${RECOMMENDED_SETTINGS.distillationLoss})`).argParser(oneOf(['kl', 'mse'] as const)))
+    .addOption(new Option('--distillation-loss <name>', `kl, mse, dkd or lskd (default ${RECOMMENDED_SETTINGS.distillationLoss})`).argParser(oneOf(DISTILLER_LOSSES)))
+    .option('--dkd-alpha <a>', "DKD's target-class weight (default 1)", parseNumber)
+    .option('--dkd-beta <b>', "DKD's non-target-class weight (default 8)", parseNumber)
+    .option('--hint-layer <student:teacher>', 'FitNets hint between two named layers (learned 1×1 regressor); repeatable', layerPair, [])
+    .option('--attention-layer <student:teacher>', 'attention transfer between two named layers; repeatable', layerPair, [])
+    .option('--feature-weight <w>', 'weight of each hint / attention term (default 1 for hint, 500 for attention)', parseNumber)
     .option('--learning-rate <lr>', 'Adam learning rate (default 0.001)', parsePositive)
     .option('--no-cache-teacher-logits', "run the teacher on every batch instead of once per example (same result, slower)")
     .option('--out <dir>', 'directory for the distilled student (default ./hafif-out/distilled)');
@@ -123,6 +147,8 @@ export function distillCommand(): Command {
         alpha: flags.alpha ?? RECOMMENDED_SETTINGS.alpha,
         temperature: flags.temperature ?? RECOMMENDED_SETTINGS.temperature,
         distillationLossFn: flags.distillationLoss ?? RECOMMENDED_SETTINGS.distillationLoss,
+        dkd: {alpha: flags.dkdAlpha, beta: flags.dkdBeta},
+        featureLosses: featureSpecs(flags),
       });
       const t0 = performance.now();
       const history = await distiller.fit(train.x, train.y, {

@@ -19,6 +19,7 @@ import {
 } from '../train/index.js';
 import type {Batch, Evaluation, History, LoopOptions, LossTerm, TeacherSource} from '../train/index.js';
 import {crossEntropyTerm, type BatchAugmentation} from '../train/augmentation.js';
+import {featureTerm, type FeatureLossSpec} from './features.js';
 import {UsageError} from '../util/registry.js';
 
 /** The two models of a distillation. */
@@ -51,6 +52,12 @@ export interface DistillerCompileOptions {
   readonly dkd?: {readonly alpha?: number; readonly beta?: number};
   /** Label smoothing ε of the hard-label loss, in [0, 1) (built-in loss only). @default 0 */
   readonly labelSmoothing?: number;
+  /**
+   * Feature losses on named layers (FitNets hints, attention transfer), added to the objective
+   * with their own weights. Layers and shapes are checked here.
+   * @example featureLosses: [{kind: 'hint', studentLayer: 'conv2d_2', teacherLayer: 're_lu_5'}]
+   */
+  readonly featureLosses?: readonly FeatureLossSpec[];
 }
 
 /**
@@ -115,6 +122,7 @@ interface Compiled {
   readonly distillationLoss: DistillerLossName | DistillationLossFn;
   readonly dkd: {readonly alpha: number; readonly beta: number};
   readonly labelSmoothing: number;
+  readonly featureLosses: readonly FeatureLossSpec[];
   readonly optimizer: tf.Optimizer;
   readonly ownsOptimizer: boolean;
   readonly metrics: readonly 'accuracy'[];
@@ -183,6 +191,9 @@ export class Distiller {
     for (const [k, v] of Object.entries(dkd)) {
       if (!(v >= 0) || !Number.isFinite(v)) throw new UsageError(`DKD ${k} must be a finite number >= 0, got ${v}`);
     }
+    const featureLosses = options.featureLosses ?? [];
+    // Names unknown layers and unmatched shapes now, not at fit.
+    for (const f of featureLosses) featureTerm(this.teacher, this.student, f, 0).dispose();
     const labelSmoothing = options.labelSmoothing ?? 0;
     if (!(labelSmoothing >= 0 && labelSmoothing < 1)) throw new UsageError(`label smoothing must be in [0, 1), got ${labelSmoothing}`);
     this.disposeOwnOptimizer();
@@ -198,6 +209,7 @@ export class Distiller {
       temperature,
       dkd,
       labelSmoothing,
+      featureLosses,
     };
   }
 
@@ -235,6 +247,7 @@ export class Distiller {
     const teacher: TeacherSource = cached
       ? (batch: Batch) => gatherRows(cached, numClasses, batch.indices)
       : (batch: Batch) => this.teacherValues(batch.x);
+    const features = c.featureLosses.map((f, i) => featureTerm(this.teacher, this.student, f, (options.seed ?? 0) + i));
     const step = createTrainStep({
       model: this.student,
       optimizer: c.optimizer,
@@ -247,9 +260,14 @@ export class Distiller {
           ? crossEntropyTerm({augmentation, labelSmoothing: c.labelSmoothing, weight: c.alpha, name: 'studentLoss'})
           : studentLossTerm(c.studentLoss, c.alpha, 'studentLoss'),
         distillationTerm(c.distillationLoss, c, 1 - c.alpha),
+        ...features.map((f) => f.term),
       ],
     });
-    return trainLoop(examples, labels, step, {...options, augment, model: this.student, optimizer: c.optimizer, validate});
+    try {
+      return await trainLoop(examples, labels, step, {...options, augment, model: this.student, optimizer: c.optimizer, validate});
+    } finally {
+      for (const f of features) f.dispose();
+    }
   }
 
   /** The student's hard-label loss and accuracy on `x`, in inference mode. */
