@@ -11,3 +11,4 @@ export * from './models/index.js';
 export * from './io/index.js';
 export * from './data/index.js';
 export * from './experiment/index.js';
+export * from './quantize/index.js';

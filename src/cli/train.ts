@@ -1,19 +1,26 @@
 // `hafif train`, `hafif distill` and `hafif evaluate`: the demo's steps one at a time.
-import {Command, InvalidArgumentError, Option} from 'commander';
+import {Command, Option} from 'commander';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
-import {toTensors} from '../data/index.js';
-import {DISTILLER_LOSSES, Distiller, type DistillerLossName, type FeatureLossSpec} from '../distill/index.js';
+import {modelFiles} from '../io/index.js';
+import type {Dataset} from '../data/index.js';
+import {
+  RECOMMENDED_SETTINGS,
+  defaultModels,
+  runExperiment,
+  summarize,
+  type ExperimentOptions,
+  type ExperimentSettings,
+  type RunResult,
+} from '../experiment/index.js';
 import {createModel} from '../models/index.js';
-import {fit, kerasAdam} from '../train/index.js';
 import {UsageError} from '../util/registry.js';
-import {RECOMMENDED_SETTINGS, defaultModels, summarize, type RunResult} from '../experiment/index.js';
 import {addDataFlags, prepare, type DataFlags} from './common.js';
-import {saveModel} from './demo.js';
-import {oneOf, parseNumber, parsePositive, parsePositiveInt, parseUnit} from './options.js';
+import {Interrupted} from './demo.js';
+import {oneOf, parsePositive, parsePositiveInt, parseUnit} from './options.js';
 import {phaseProgress} from './progress.js';
+import {interruptible} from './signals.js';
 
 interface TrainFlags extends DataFlags {
   readonly model?: string;
@@ -27,27 +34,8 @@ interface DistillFlags extends TrainFlags {
   readonly student?: string;
   readonly alpha?: number;
   readonly temperature?: number;
-  readonly distillationLoss?: DistillerLossName;
+  readonly distillationLoss?: 'kl' | 'mse';
   readonly cacheTeacherLogits: boolean;
-  readonly hintLayer: string[];
-  readonly attentionLayer: string[];
-  readonly featureWeight?: number;
-  readonly dkdAlpha?: number;
-  readonly dkdBeta?: number;
-}
-
-/** `STUDENT:TEACHER` layer pairs, repeatable. */
-function layerPair(value: string, previous: string[] = []): string[] {
-  if (!/^[^:]+:[^:]+$/.test(value)) throw new InvalidArgumentError(`expected STUDENT_LAYER:TEACHER_LAYER, got "${value}"`);
-  return [...previous, value];
-}
-
-function featureSpecs(flags: DistillFlags): FeatureLossSpec[] {
-  const spec = (kind: 'hint' | 'attention') => (pair: string): FeatureLossSpec => {
-    const [studentLayer, teacherLayer] = pair.split(':');
-    return {kind, studentLayer, teacherLayer, ...(flags.featureWeight !== undefined ? {weight: flags.featureWeight} : {})};
-  };
-  return [...flags.hintLayer.map(spec('hint')), ...flags.attentionLayer.map(spec('attention'))];
 }
 
 function printRun(run: RunResult, json: boolean | undefined, savedTo?: string): void {
@@ -67,11 +55,72 @@ export async function loadModel(where: string): Promise<tfl.LayersModel> {
   return tfl.loadLayersModel(`file://${path.resolve(where)}`);
 }
 
-function checkInputShape(model: tfl.LayersModel, shape: readonly number[], what: string): void {
+/** Refuses a model whose input shape is not the dataset's image shape. */
+export function checkInputShape(model: tfl.LayersModel, shape: readonly number[], what: string): void {
   const got = model.inputs[0].shape.slice(1);
   if (got.length !== shape.length || got.some((d, i) => d !== shape[i])) {
     throw new UsageError(`${what} expects inputs of shape [${got}], but the dataset's images are [${shape}]`);
   }
+}
+
+/** --resume and --checkpoint-every, as on `hafif demo`. */
+function addRunFlags(cmd: Command): Command {
+  return cmd
+    .option('--resume', 'continue the run in --out from its last checkpoint (same flags)')
+    .option('--checkpoint-every <n>', 'also checkpoint every N steps (checkpoints are kept at every epoch end and on Ctrl-C)', parsePositiveInt);
+}
+
+interface RunFlags {
+  readonly resume?: boolean;
+  readonly checkpointEvery?: number;
+}
+
+/** Runs some phases of the experiment library with the model saved in `out` itself. */
+async function runPhases(
+  flags: DataFlags & RunFlags,
+  data: Dataset,
+  settings: ExperimentSettings,
+  out: string,
+  command: string,
+  extra: Pick<ExperimentOptions, 'phases' | 'teacher' | 'cacheTeacherLogits'>,
+): Promise<RunResult> {
+  const {runs} = await interruptible(async (signal) => {
+    try {
+      return await runExperiment(data, settings, {
+        ...extra,
+        progress: (phase, epochs, steps) => phaseProgress(phase, epochs, steps, flags.json),
+        runDir: out,
+        modelDir: () => out,
+        resume: flags.resume === true,
+        checkpointEvery: flags.checkpointEvery,
+        signal,
+        onWarning: (m) => process.stderr.write(`hafif: warning: ${m}\n`),
+      });
+    } catch (e) {
+      if (signal.aborted) {
+        throw new Interrupted(`checkpoint saved in ${path.join(out, 'checkpoints')}; continue with the same command and --resume (hafif ${command} ... --resume)`);
+      }
+      throw e;
+    }
+  });
+  return runs[runs.length - 1];
+}
+
+/** The experiment settings of a one-phase command, from the recommended ones and the flags. */
+function phaseSettings(flags: TrainFlags & Partial<DistillFlags>, teacher: string, student: string): ExperimentSettings {
+  return {
+    ...RECOMMENDED_SETTINGS,
+    teacher,
+    student,
+    epochsTeacher: flags.epochs ?? RECOMMENDED_SETTINGS.epochsTeacher,
+    epochsStudent: flags.epochs ?? RECOMMENDED_SETTINGS.epochsStudent,
+    batchSize: flags.batchSize,
+    learningRate: flags.learningRate ?? RECOMMENDED_SETTINGS.learningRate,
+    alpha: flags.alpha ?? RECOMMENDED_SETTINGS.alpha,
+    temperature: flags.temperature ?? RECOMMENDED_SETTINGS.temperature,
+    distillationLoss: flags.distillationLoss ?? RECOMMENDED_SETTINGS.distillationLoss,
+    seed: flags.seed,
+  };
 }
 
 export function trainCommand(): Command {
@@ -80,33 +129,17 @@ export function trainCommand(): Command {
     .requiredOption('--model <name>', 'model from the registry, e.g. keras-teacher')
     .option('--epochs <n>', `epochs (default ${RECOMMENDED_SETTINGS.epochsTeacher})`, parsePositiveInt)
     .option('--learning-rate <lr>', 'Adam learning rate (default 0.001)', parsePositive)
-    .option('--out <dir>', 'directory for model.json and weights.bin (default ./hafif-out/MODEL)');
+    .option('--out <dir>', 'directory for model.json and weights.bin, run.json and checkpoints (default ./hafif-out/MODEL)');
+  addRunFlags(cmd);
   addDataFlags(cmd);
-  return cmd.action(async (flags: TrainFlags) => {
+  return cmd.action(async (flags: TrainFlags & RunFlags) => {
     const name = flags.model as string;
     createModel(name, {inputShape: [1, 1, 1], numClasses: 1}).dispose(); // unknown names fail before data loads
     const {data} = await prepare(flags);
-    const model = createModel(name, {inputShape: data.inputShape, numClasses: data.numClasses, seed: flags.seed});
-    const epochs = flags.epochs ?? RECOMMENDED_SETTINGS.epochsTeacher;
-    const train = toTensors(data.train, data.inputShape);
-    const val = data.validation ? toTensors(data.validation, data.inputShape) : null;
-    const optimizer = kerasAdam(flags.learningRate ?? RECOMMENDED_SETTINGS.learningRate);
-    const p = phaseProgress('train', epochs, Math.ceil(data.train.count / flags.batchSize), flags.json);
-    try {
-      const t0 = performance.now();
-      const history = await fit(model, train.x, train.y, {
-        epochs, batchSize: flags.batchSize, seed: flags.seed, optimizer, callbacks: p.callbacks, ...(val ? {validationData: [val.x, val.y] as const} : {}),
-      });
-      const run = summarize('model', name, model, data, (performance.now() - t0) / 1000, history);
-      const out = path.resolve(flags.out ?? path.join('hafif-out', name));
-      await saveModel(model, out);
-      printRun(run, flags.json, out);
-    } finally {
-      p.stop();
-      optimizer.dispose();
-      model.dispose();
-      tf.dispose([train.x, train.y, ...(val ? [val.x, val.y] : [])]);
-    }
+    const out = path.resolve(flags.out ?? path.join('hafif-out', name));
+    const settings = phaseSettings(flags, name, defaultModels(flags.dataset).student);
+    const run = await runPhases(flags, data, settings, out, 'train', {phases: ['teacher']});
+    printRun({...run, name: 'model'}, flags.json, out);
   });
 }
 
@@ -118,53 +151,25 @@ export function distillCommand(): Command {
     .option('--epochs <n>', `student epochs (default ${RECOMMENDED_SETTINGS.epochsStudent})`, parsePositiveInt)
     .option('--alpha <a>', `weight of the hard-label loss, in [0, 1] (default ${RECOMMENDED_SETTINGS.alpha})`, parseUnit)
     .option('--temperature <t>', `softmax temperature of kl, > 0 (default ${RECOMMENDED_SETTINGS.temperature})`, parsePositive)
-    .addOption(new Option('--distillation-loss <name>', `kl, mse, dkd or lskd (default ${RECOMMENDED_SETTINGS.distillationLoss})`).argParser(oneOf(DISTILLER_LOSSES)))
-    .option('--dkd-alpha <a>', "DKD's target-class weight (default 1)", parseNumber)
-    .option('--dkd-beta <b>', "DKD's non-target-class weight (default 8)", parseNumber)
-    .option('--hint-layer <student:teacher>', 'FitNets hint between two named layers (learned 1×1 regressor); repeatable', layerPair, [])
-    .option('--attention-layer <student:teacher>', 'attention transfer between two named layers; repeatable', layerPair, [])
-    .option('--feature-weight <w>', 'weight of each hint / attention term (default 1 for hint, 500 for attention)', parseNumber)
+    .addOption(new Option('--distillation-loss <name>', `kl or mse (default ${RECOMMENDED_SETTINGS.distillationLoss})`).argParser(oneOf(['kl', 'mse'] as const)))
     .option('--learning-rate <lr>', 'Adam learning rate (default 0.001)', parsePositive)
     .option('--no-cache-teacher-logits', "run the teacher on every batch instead of once per example (same result, slower)")
-    .option('--out <dir>', 'directory for the distilled student (default ./hafif-out/distilled)');
+    .option('--out <dir>', 'directory for the distilled student, run.json and checkpoints (default ./hafif-out/distilled)');
+  addRunFlags(cmd);
   addDataFlags(cmd);
-  return cmd.action(async (flags: DistillFlags) => {
+  return cmd.action(async (flags: DistillFlags & RunFlags) => {
     const studentName = flags.student ?? defaultModels(flags.dataset).student;
     createModel(studentName, {inputShape: [1, 1, 1], numClasses: 1}).dispose();
     const {data} = await prepare(flags);
     const teacher = await loadModel(flags.teacher);
-    const student = createModel(studentName, {inputShape: data.inputShape, numClasses: data.numClasses, seed: flags.seed + 1});
-    const train = toTensors(data.train, data.inputShape);
-    const val = data.validation ? toTensors(data.validation, data.inputShape) : null;
-    const optimizer = kerasAdam(flags.learningRate ?? RECOMMENDED_SETTINGS.learningRate);
-    const epochs = flags.epochs ?? RECOMMENDED_SETTINGS.epochsStudent;
-    const p = phaseProgress('distill', epochs, Math.ceil(data.train.count / flags.batchSize), flags.json);
     try {
       checkInputShape(teacher, data.inputShape, `teacher ${flags.teacher}`);
-      const distiller = new Distiller({teacher, student});
-      distiller.compile({
-        optimizer,
-        alpha: flags.alpha ?? RECOMMENDED_SETTINGS.alpha,
-        temperature: flags.temperature ?? RECOMMENDED_SETTINGS.temperature,
-        distillationLossFn: flags.distillationLoss ?? RECOMMENDED_SETTINGS.distillationLoss,
-        dkd: {alpha: flags.dkdAlpha, beta: flags.dkdBeta},
-        featureLosses: featureSpecs(flags),
-      });
-      const t0 = performance.now();
-      const history = await distiller.fit(train.x, train.y, {
-        cacheTeacherLogits: flags.cacheTeacherLogits,
-        epochs, batchSize: flags.batchSize, seed: flags.seed, callbacks: p.callbacks, ...(val ? {validationData: [val.x, val.y] as const} : {}),
-      });
-      const run = summarize('distilled', studentName, student, data, (performance.now() - t0) / 1000, history);
       const out = path.resolve(flags.out ?? path.join('hafif-out', 'distilled'));
-      await saveModel(student, out);
+      const settings = phaseSettings(flags, path.resolve(flags.teacher), studentName);
+      const run = await runPhases(flags, data, settings, out, 'distill', {phases: ['distilled'], teacher, cacheTeacherLogits: flags.cacheTeacherLogits});
       printRun(run, flags.json, out);
     } finally {
-      p.stop();
-      optimizer.dispose();
       teacher.dispose();
-      student.dispose();
-      tf.dispose([train.x, train.y, ...(val ? [val.x, val.y] : [])]);
     }
   });
 }
@@ -179,7 +184,10 @@ export function evaluateCommand(): Command {
     const model = await loadModel(flags.model);
     try {
       checkInputShape(model, data.inputShape, `model ${flags.model}`);
-      printRun(summarize('evaluated', path.resolve(flags.model), model, data, 0, []), flags.json);
+      // Sizes from the files: quantized weights count as stored, and bytes include model.json.
+      const files = await modelFiles(flags.model);
+      const run = summarize('evaluated', path.resolve(flags.model), model, data, 0, [], undefined, {weightSpecs: files.weightSpecs});
+      printRun({...run, bytes: files.bytes, gzipBytes: files.gzipBytes}, flags.json);
     } finally {
       model.dispose();
     }

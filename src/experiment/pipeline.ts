@@ -57,6 +57,10 @@ export interface ExperimentOptions {
   readonly checkpointEvery?: number;
   /** Continue the run in `runDir` from its last state instead of starting over. */
   readonly resume?: boolean;
+  /** The phases to run, in pipeline order. @default all: teacher (unless `teacher` is given), distilled, scratch */
+  readonly phases?: readonly PhaseName[];
+  /** Where a phase's model is saved in the run directory. @default runDir/PHASE */
+  modelDir?(phase: PhaseName): string;
   /** Non-fatal news, such as a corrupt checkpoint skipped. */
   onWarning?(message: string): void;
   /** A checkpoint was written. */
@@ -129,6 +133,11 @@ export async function runExperiment(data: Dataset, s: ExperimentSettings, option
     throw new UsageError(`checkpoint-every must be a positive integer, got ${options.checkpointEvery}`);
   }
   const identity = runIdentity(data, s);
+  const wanted = new Set<PhaseName>(options.phases ?? ['teacher', 'distilled', 'scratch']);
+  if (options.teacher == null && !wanted.has('teacher') && wanted.has('distilled')) {
+    throw new UsageError('distilling needs a teacher: run the teacher phase or pass a trained teacher');
+  }
+  const modelDir = (phase: PhaseName) => options.modelDir?.(phase) ?? path.join(runDir as string, phase);
   let finished: Partial<Record<PhaseName, RunResult>> = {};
   if (resume) {
     const dir = runDir as string;
@@ -144,6 +153,7 @@ export async function runExperiment(data: Dataset, s: ExperimentSettings, option
   const shape = {inputShape: data.inputShape, numClasses: data.numClasses};
   const train = toTensors(data.train, data.inputShape);
   const val = data.validation ? toTensors(data.validation, data.inputShape) : null;
+  const test = toTensors(data.test, data.inputShape);
   const steps = Math.ceil(data.train.count / s.batchSize);
   const runs: RunResult[] = [];
   const owned: tfl.LayersModel[] = [];
@@ -163,7 +173,7 @@ export async function runExperiment(data: Dataset, s: ExperimentSettings, option
   const runPhase = async (phase: Phase): Promise<tfl.LayersModel> => {
     const done = finished[phase.name];
     if (done != null && runDir != null) {
-      const model = await tfl.loadLayersModel(`file://${path.join(runDir, phase.name)}`);
+      const model = await tfl.loadLayersModel(`file://${modelDir(phase.name)}`);
       owned.push(model);
       runs.push(done);
       return model;
@@ -199,8 +209,8 @@ export async function runExperiment(data: Dataset, s: ExperimentSettings, option
         p?.stop();
       }
       const seconds = (performance.now() - t0) / 1000 + (resumeAt?.history.reduce((a, h) => a + (h.seconds ?? 0), 0) ?? 0);
-      const result = summarize(phase.name, phase.modelName, model, data, seconds, history);
-      if (runDir != null) await model.save(`file://${path.join(runDir, phase.name)}`);
+      const result = summarize(phase.name, phase.modelName, model, data, seconds, history, test);
+      if (runDir != null) await model.save(`file://${modelDir(phase.name)}`);
       finished = {...finished, [phase.name]: result};
       await saveState();
       runs.push(result);
@@ -213,7 +223,7 @@ export async function runExperiment(data: Dataset, s: ExperimentSettings, option
 
   try {
     let teacher = options.teacher;
-    if (teacher == null) {
+    if (teacher == null && wanted.has('teacher')) {
       teacher = await runPhase({
         name: 'teacher',
         modelName: s.teacher,
@@ -221,13 +231,13 @@ export async function runExperiment(data: Dataset, s: ExperimentSettings, option
         build: () => createModel(s.teacher, {...shape, seed: s.seed}),
         train: (m, optimizer, l) => fit(m, train.x, train.y, {...l, optimizer}),
       });
-    } else {
-      runs.push(summarize('teacher', s.teacher, teacher, data, 0, []));
+    } else if (teacher != null && wanted.has('teacher')) {
+      runs.push(summarize('teacher', s.teacher, teacher, data, 0, [], test));
     }
-    const frozen = teacher;
+    const frozen = teacher as tfl.LayersModel;
     // The same seed gives the distilled and the scratch student bit-identical initial weights.
     const studentSeed = s.seed + 1;
-    await runPhase({
+    if (wanted.has('distilled')) await runPhase({
       name: 'distilled',
       modelName: s.student,
       epochs: s.epochsStudent,
@@ -238,7 +248,7 @@ export async function runExperiment(data: Dataset, s: ExperimentSettings, option
         return distiller.fit(train.x, train.y, {...l, cacheTeacherLogits: options.cacheTeacherLogits});
       },
     });
-    await runPhase({
+    if (wanted.has('scratch')) await runPhase({
       name: 'scratch',
       modelName: s.student,
       epochs: s.epochsStudent,
@@ -248,6 +258,6 @@ export async function runExperiment(data: Dataset, s: ExperimentSettings, option
     return {runs};
   } finally {
     for (const m of owned) if (m !== options.teacher) m.dispose();
-    tf.dispose([train.x, train.y, ...(val ? [val.x, val.y] : [])]);
+    tf.dispose([train.x, train.y, test.x, test.y, ...(val ? [val.x, val.y] : [])]);
   }
 }

@@ -64,3 +64,5 @@ export {batchAugmentation, crossEntropyTerm} from './augmentation.js';
 export type {BatchAugmentation, CrossEntropyTermOptions} from './augmentation.js';
 export {checkScheduleSpec, createSchedule, scheduleHook} from './schedules.js';
 export type {Schedule, ScheduleName, ScheduleSpec, ScheduleValue} from './schedules.js';
+export {earlyStopping, terminateOnNaN} from './callbacks.js';
+export type {EarlyStoppingOptions, EarlyStoppingState} from './callbacks.js';
