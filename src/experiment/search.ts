@@ -5,6 +5,7 @@
 import {createHash} from 'node:crypto';
 import {existsSync} from 'node:fs';
 import {mkdir, open, readFile, readdir, rm} from 'node:fs/promises';
+import {hostname} from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -390,10 +391,16 @@ async function obtainTeacher(c: SearchConfig, seed: number, data: Dataset, train
       throw e;
     });
     if (fh == null) {
+      if (await staleLock(lock)) {
+        events.onMessage?.(`removing stale lock ${lock} (its process is gone)`);
+        await rm(lock, {force: true});
+        continue;
+      }
       events.onMessage?.(`waiting for teacher ${key} (another process trains it; remove ${lock} if none does)`);
       await new Promise((r) => setTimeout(r, 10_000));
       continue;
     }
+    await fh.writeFile(`${hostname()} ${process.pid}\n`);
     await fh.close();
     try {
       events.onMessage?.(`training teacher ${c.teacher.model} for seed ${seed} (${recipeLabel(c.teacher)})`);
@@ -416,6 +423,19 @@ async function obtainTeacher(c: SearchConfig, seed: number, data: Dataset, train
     } finally {
       await rm(lock, {force: true});
     }
+  }
+}
+
+/** True when `lock` names a process on this host that no longer runs (a killed search). */
+async function staleLock(lock: string): Promise<boolean> {
+  const text = await readFile(lock, 'utf8').catch(() => '');
+  const [host, pid] = text.trim().split(' ');
+  if (host !== hostname() || !/^\d+$/.test(pid ?? '')) return false;
+  try {
+    process.kill(Number(pid), 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }
 
