@@ -4,6 +4,8 @@ import {Command, CommanderError} from 'commander';
 
 import {UsageError} from '../util/registry.js';
 import {demoCommand} from './demo.js';
+import {reportCommand} from './report.js';
+import {runCommand} from './run.js';
 import {quantizeCommand} from './quantize.js';
 import {searchCommand} from './search.js';
 import {distillCommand, evaluateCommand, trainCommand} from './train.js';
@@ -17,7 +19,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const cmd of [demoCommand(), trainCommand(), distillCommand(), evaluateCommand(), quantizeCommand(), searchCommand()]) {
+  for (const cmd of [demoCommand(), trainCommand(), distillCommand(), evaluateCommand(), quantizeCommand(), reportCommand(), runCommand(), searchCommand()]) {
     program.addCommand(cmd.exitOverride().showHelpAfterError('(run with --help for usage)'));
   }
   return program;

@@ -66,3 +66,4 @@ export {checkScheduleSpec, createSchedule, scheduleHook} from './schedules.js';
 export type {Schedule, ScheduleName, ScheduleSpec, ScheduleValue} from './schedules.js';
 export {earlyStopping, terminateOnNaN} from './callbacks.js';
 export type {EarlyStoppingOptions, EarlyStoppingState} from './callbacks.js';
+export {confusionMatrix} from './confusion.js';
