@@ -9,6 +9,7 @@ import {pruneCommand} from './prune.js';
 import {reportCommand} from './report.js';
 import {runCommand} from './run.js';
 import {quantizeCommand} from './quantize.js';
+import {searchCommand} from './search.js';
 import {distillCommand, evaluateCommand, trainCommand} from './train.js';
 
 /** Exit code for bad usage or bad input files. */
@@ -20,7 +21,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const cmd of [demoCommand(), trainCommand(), distillCommand(), evaluateCommand(), quantizeCommand(), pruneCommand(), compressCommand(), reportCommand(), runCommand()]) {
+  for (const cmd of [demoCommand(), trainCommand(), distillCommand(), evaluateCommand(), quantizeCommand(), pruneCommand(), compressCommand(), reportCommand(), runCommand(), searchCommand()]) {
     program.addCommand(cmd.exitOverride().showHelpAfterError('(run with --help for usage)'));
   }
   return program;

@@ -7,3 +7,5 @@ export {PHASES, fineTuneSchedule, runExperiment, runIdentity} from './pipeline.j
 export type {ExperimentOptions, ExperimentResult, PhaseName, PhaseProgress} from './pipeline.js';
 export {applyOverrides, configDataset, configSchema, configSettings, configYaml, loadConfig, parseConfigText, resolveConfig} from './config.js';
 export type {ExperimentConfig, ExperimentConfigInput} from './config.js';
+export {augmentLabel, checkSearchConfig, teacherKey, runSearch, scheduleLabel, searchReport, searchSettings, searchTable, settingLabel} from './search.js';
+export type {ChosenTest, RunRecord, SearchConfig, SearchEvents, SearchReport, SearchSetting, SearchSpace, SettingSummary, TeacherRecipe, TrainRecipe} from './search.js';
