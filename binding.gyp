@@ -21,7 +21,9 @@
         "native/bind_elementwise.cc",
         "native/bind_reduce.cc",
         "native/optim.cc",
-        "native/bind_optim.cc"
+        "native/bind_optim.cc",
+        "native/batchnorm.cc",
+        "native/bind_batchnorm.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

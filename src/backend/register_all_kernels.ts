@@ -27,6 +27,8 @@ import {conv2DConfig} from './kernels/Conv2D.js';
 import {conv2DBackpropFilterConfig} from './kernels/Conv2DBackpropFilter.js';
 import {conv2DBackpropInputConfig} from './kernels/Conv2DBackpropInput.js';
 import {fusedConv2DConfig} from './kernels/FusedConv2D.js';
+import {hafifBatchNormTrainConfig} from './kernels/HafifBatchNormTrain.js';
+import {hafifBatchNormTrainGradConfig} from './kernels/HafifBatchNormTrainGrad.js';
 // -- elementwise --
 import {addConfig} from './kernels/Add.js';
 import {subConfig} from './kernels/Sub.js';
@@ -121,6 +123,8 @@ export const nativeKernelConfigs: KernelConfig[] = [
   castConfig,
   addNConfig,
   fusedBatchNormConfig,
+  hafifBatchNormTrainConfig,
+  hafifBatchNormTrainGradConfig,
   // -- reduce --
   sumConfig,
   meanConfig,
