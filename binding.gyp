@@ -11,6 +11,7 @@
         "native/gemm.cc",
         "native/depthwise.cc",
         "native/conv.cc",
+        "native/conv_images.cc",
         "native/pool.cc",
         "native/elementwise.cc",
         "native/reduce.cc",

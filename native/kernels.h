@@ -165,3 +165,14 @@ void batch_norm_train_backward(const BatchNormTrainGeom& g, const float* dy, con
                                const float* var, const float* scale, const float* dmean, const float* dvar, float* dx,
                                float* dscale, float* doffset);
 }  // namespace hafif
+
+namespace hafif {
+// ---- conv_images.cc ----
+// Conv2D by whole images per thread (im2col of one image + the serial own GEMM), for batches of
+// small images; conv.cc's conv2d* call these when conv_images_applies(g). Same contracts as conv2d
+// (without bias/activation: y is overwritten), conv2d_backprop_input and conv2d_backprop_filter.
+bool conv_images_applies(const ConvGeom& g);
+void conv2d_images(const ConvGeom& g, const float* x, const float* w, float* y);
+void conv2d_backprop_input_images(const ConvGeom& g, const float* dy, const float* w, float* dx);
+void conv2d_backprop_filter_images(const ConvGeom& g, const float* x, const float* dy, float* dw);
+}  // namespace hafif
