@@ -27,6 +27,8 @@ import {conv2DConfig} from './kernels/Conv2D.js';
 import {conv2DBackpropFilterConfig} from './kernels/Conv2DBackpropFilter.js';
 import {conv2DBackpropInputConfig} from './kernels/Conv2DBackpropInput.js';
 import {fusedConv2DConfig} from './kernels/FusedConv2D.js';
+import {clipByValueConfig} from './kernels/ClipByValue.js';
+import {logicalAndConfig} from './kernels/LogicalAnd.js';
 import {hafifBatchNormTrainConfig} from './kernels/HafifBatchNormTrain.js';
 import {hafifBatchNormTrainGradConfig} from './kernels/HafifBatchNormTrainGrad.js';
 // -- elementwise --
@@ -123,6 +125,8 @@ export const nativeKernelConfigs: KernelConfig[] = [
   castConfig,
   addNConfig,
   fusedBatchNormConfig,
+  clipByValueConfig,
+  logicalAndConfig,
   hafifBatchNormTrainConfig,
   hafifBatchNormTrainGradConfig,
   // -- reduce --
