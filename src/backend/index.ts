@@ -3,6 +3,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 
 import {addon, addonError} from './addon.js';
+import {installActivationGradients} from './activation_grads.js';
 import {installBatchNormLayer} from './batch_norm.js';
 import {bufferPool} from './buffer_pool.js';
 import {NativeBackend} from './native_backend.js';
@@ -53,6 +54,7 @@ function registerNative(): boolean {
     if (!ours.has(k.kernelName)) tf.registerKernel({...k, backendName: 'native', kernelFunc: escapingInputs(k)});
   }
   installBatchNormLayer();
+  installActivationGradients();
   registered = true;
   return true;
 }

@@ -29,6 +29,8 @@ import {conv2DBackpropInputConfig} from './kernels/Conv2DBackpropInput.js';
 import {fusedConv2DConfig} from './kernels/FusedConv2D.js';
 import {clipByValueConfig} from './kernels/ClipByValue.js';
 import {logicalAndConfig} from './kernels/LogicalAnd.js';
+import {hafifClipByValueGradConfig} from './kernels/HafifClipByValueGrad.js';
+import {hafifReluGradConfig} from './kernels/HafifReluGrad.js';
 import {hafifBatchNormTrainConfig} from './kernels/HafifBatchNormTrain.js';
 import {hafifBatchNormTrainGradConfig} from './kernels/HafifBatchNormTrainGrad.js';
 // -- elementwise --
@@ -126,6 +128,8 @@ export const nativeKernelConfigs: KernelConfig[] = [
   addNConfig,
   fusedBatchNormConfig,
   clipByValueConfig,
+  hafifClipByValueGradConfig,
+  hafifReluGradConfig,
   logicalAndConfig,
   hafifBatchNormTrainConfig,
   hafifBatchNormTrainGradConfig,

@@ -7,6 +7,8 @@ import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest';
 import {addon, nativeAvailable} from '../index.js';
 import type {NativeAddon} from '../addon.js';
 import {clipByValueConfig} from './ClipByValue.js';
+import {hafifClipByValueGradConfig} from './HafifClipByValueGrad.js';
+import {hafifReluGradConfig} from './HafifReluGrad.js';
 import {logicalAndConfig} from './LogicalAnd.js';
 import {rng} from './test_util.js';
 
@@ -275,6 +277,21 @@ describe.runIf(nativeAvailable())('native element-wise kernels', () => {
     expect(andSpy).toHaveBeenCalled();
     clipSpy.mockRestore();
     andSpy.mockRestore();
+  });
+
+  it('Relu and ClipByValue gradients run one native kernel each, equal to tfjs\' own on cpu (NaN, ±Inf, ±0)', () => {
+    const spies = [hafifReluGradConfig, hafifClipByValueGradConfig].map((c) => vi.spyOn(c, 'kernelFunc'));
+    const xs = Float32Array.from([...SPECIAL, ...SPECIAL.map((v) => -v), ...uniform(500, 95, -8, 8)]);
+    const dys = Float32Array.from(xs, (_, i) => SPECIAL[(i * 7) % SPECIAL.length] * (i % 2 ? -1 : 1));
+    parity('relu / clipByValue gradients', () => {
+      const x = tf.tensor(xs), dy = tf.tensor(dys);
+      return [tf.grad((t: tf.Tensor) => tf.relu(t))(x, dy), tf.grad((t: tf.Tensor) => tf.clipByValue(t, 0, 6))(x, dy),
+        tf.grad((t: tf.Tensor) => tf.clipByValue(t, -1, 0.5))(x, dy)];
+    });
+    for (const s of spies) {
+      expect(s).toHaveBeenCalled();
+      s.mockRestore();
+    }
   });
 
   it('cast between float32, int32 and bool', () => {
