@@ -3,7 +3,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type {LayersModel} from '@tensorflow/tfjs-layers';
 
-import {sparseCategoricalCrossentropy} from '../../dist/distill/losses.js';
 import {createModel} from '../../dist/models/registry.js';
 import {fit, fitStep, kerasAdam} from '../../dist/train/trainer.js';
 
@@ -56,9 +55,10 @@ export function makeSession(name: ModelName, trainer: Trainer = 'tfjs', seed = 1
   let train: (steps: number) => Promise<number>;
   if (trainer === 'hafif') {
     optimizer = kerasAdam();
-    const step = fitStep(model, {optimizer, lossFn: sparseCategoricalCrossentropy, outputs: 'logits'});
+    const step = fitStep(model, {optimizer, loss: 'sparse-categorical-crossentropy', outputs: 'logits'});
     const batch = {x, y, indices: Int32Array.from({length: TRAIN_BATCH}, (_, i) => i)};
-    trainStep = () => step(batch).loss;
+    let stepCount = 0;
+    trainStep = () => step(batch, {model, optimizer, epoch: 0, batch: 0, step: stepCount++}).loss;
     // fit() on the host copy of `steps` batches: the batch repeated, in order, one epoch.
     const xHost = x.dataSync() as Float32Array, yHost = y.dataSync() as Int32Array;
     train = async (steps) => {
