@@ -18,8 +18,10 @@ export function installActivationGradients(): void {
       kernelName,
       inputsToSave: ['x'],
       gradFunc: (dy, saved, attrs) => {
-        if (tf.getBackend() !== 'native') return stock.gradFunc(dy, saved, attrs);
         const [x] = saved;
+        if (tf.getBackend() !== 'native' || x.dtype !== 'float32' || (dy as tf.Tensor).dtype !== 'float32') {
+          return stock.gradFunc(dy, saved, attrs);
+        }
         return {x: () => tf.engine().runKernel(ours, {dy: dy as tf.Tensor, x}, attrs) as tf.Tensor};
       },
     });
