@@ -87,9 +87,12 @@ bool conv_images_applies(const ConvGeom& g) {
   if (!enabled) return false;
   const int64_t K = K_of(g), P = P_of(g);
   // Enough images for every thread, a real GEMM per image (not a pointwise or one-channel conv,
-  // which conv.cc handles without im2col), and an image's col matrix within the L2 budget.
+  // which conv.cc handles without im2col), an image's col matrix within the L2 budget, and at least
+  // as many output positions as filters: each image's GEMM re-reads the filter (K·N floats) where
+  // the batch-wide path's col matrix costs P·K per image; keras-teacher's conv2 (P 49, N 512) ran
+  // 2.4x slower per image.
   return gemm_impl() == GemmImpl::Own && num_threads() > 1 && g.batch >= 2 * num_threads() && g.inC >= 4 &&
-         g.outC >= 8 && !(g.filterH == 1 && g.filterW == 1) && P * K <= kImageColBudget && P >= 16;
+         g.outC >= 8 && !(g.filterH == 1 && g.filterW == 1) && P * K <= kImageColBudget && P >= 16 && P >= g.outC;
 }
 
 void conv2d_images(const ConvGeom& g, const float* x, const float* w, float* y) {
