@@ -5,6 +5,7 @@ import {Command, CommanderError} from 'commander';
 import {UsageError} from '../util/registry.js';
 import {demoCommand} from './demo.js';
 import {distillCommand, evaluateCommand, trainCommand} from './train.js';
+import {infoCommand} from './info.js';
 
 /** Exit code for bad usage or bad input files. */
 export const EXIT_USAGE = 2;
@@ -15,7 +16,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const cmd of [demoCommand(), trainCommand(), distillCommand(), evaluateCommand()]) {
+  for (const cmd of [demoCommand(), trainCommand(), distillCommand(), evaluateCommand(), infoCommand()]) {
     program.addCommand(cmd.exitOverride().showHelpAfterError('(run with --help for usage)'));
   }
   return program;
