@@ -1,6 +1,7 @@
 {
   "variables": {
-    "hafif_blas%": "<!(node scripts/detect-blas.cjs)"
+    "hafif_blas%": "<!(node scripts/detect-blas.cjs)",
+    "hafif_portable%": "<!(node -p \"process.env.HAFIF_PORTABLE === '1' ? 1 : 0\")"
   },
   "targets": [
     {
@@ -24,12 +25,13 @@
         "native/bind_optim.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
-      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_CPP_EXCEPTIONS_ALL"],
       "cflags!": ["-fno-exceptions", "-O2"],
       "cflags_cc!": ["-fno-exceptions", "-O2"],
       "cflags_cc": ["-O3", "-std=c++17", "-fexceptions", "-ffp-contract=fast", "-funroll-loops"],
       "conditions": [
-        ["target_arch=='x64'", {"cflags_cc": ["-march=native"]}],
+        ["target_arch=='x64' and hafif_portable==0", {"cflags_cc": ["-march=native"]}],
+        ["target_arch=='x64' and hafif_portable==1", {"cflags_cc": ["-march=x86-64-v2"]}],
         ["hafif_blas==1", {"defines": ["HAFIF_HAVE_CBLAS"], "libraries": ["-lopenblas"]}],
         ["OS=='mac'", {
           "defines": ["HAFIF_HAVE_CBLAS", "ACCELERATE_NEW_LAPACK"],

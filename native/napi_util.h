@@ -3,6 +3,7 @@
 #pragma once
 #include <napi.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -47,6 +48,7 @@ constexpr int64_t kMaxIntArg = int64_t{1} << 53;
 
 inline std::string num_str(double d) {
   if (std::isnan(d)) return "NaN";
+  if (std::isinf(d)) return d > 0 ? "Infinity" : "-Infinity";
   std::string s = std::to_string(d);
   while (s.size() > 1 && s.back() == '0') s.pop_back();
   if (!s.empty() && s.back() == '.') s.pop_back();
@@ -116,6 +118,24 @@ inline std::string shape_str(const std::vector<int64_t>& s) {
   std::string r = "[";
   for (size_t i = 0; i < s.size(); ++i) r += (i ? "," : "") + std::to_string(s[i]);
   return r + "]";
+}
+
+// With every buffer non-empty, every dim is at least 1 and at most its buffer's length, so a
+// kernel's loops are bounded by the buffers. An empty operand is handled here instead: it would
+// otherwise let a huge dim (batch 2^31 with 0 channels) spin the kernel over nothing.
+inline bool empty_output(float* out, size_t out_len, bool input_empty) {
+  if (out_len == 0) return true;
+  if (!input_empty) return false;
+  std::fill(out, out + out_len, 0.f);
+  return true;
+}
+
+// Geometry entries (sizes, strides, pads) of the conv-like kernels stay within +-2^31, so the
+// kernels' index arithmetic (out * stride + filter * dilation) cannot overflow int64.
+inline void expect_geom_range(Napi::Env env, const char* kernel, const std::vector<int64_t>& v) {
+  for (int64_t d : v) {
+    if (d > INT32_MAX || d < -INT32_MAX) throw kernel_error(env, kernel, "geom entry out of range in " + shape_str(v));
+  }
 }
 
 // The element count of a shape, or a JS error naming the kernel when a dim is negative or the
