@@ -19,6 +19,8 @@ mkdir -p "$work/bin" "$work/app"
 ln -s "$(command -v node)" "$work/bin/node"
 ln -s "$(command -v npm)" "$work/bin/npm"
 ln -s "$(command -v npx)" "$work/bin/npx"
+ln -s /bin/sh "$work/bin/sh"
+ln -s "$(command -v env)" "$work/bin/env"
 for tool in g++ c++ gcc cc make python3; do
   PATH="$work/bin" command -v "$tool" >/dev/null 2>&1 && fail "$tool is still on the PATH"
 done

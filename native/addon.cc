@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "isa.h"
 #include "napi_util.h"
 #include "parallel.h"
 
@@ -22,7 +23,11 @@ void InitOptim(Napi::Env env, Napi::Object exports);
 namespace {
 
 Napi::Value NumThreads(const Napi::CallbackInfo& info) {
-  if (info.Length() > 0 && info[0].IsNumber()) hafif::set_num_threads(info[0].As<Napi::Number>().Int32Value());
+  if (info.Length() > 0 && !info[0].IsUndefined()) {
+    const int64_t n = hafif::int_arg(info, 0, "numThreads", "n");
+    if (n < 1 || n > 1024) throw hafif::kernel_error(info.Env(), "numThreads", "n must be in [1, 1024], got " + std::to_string(n));
+    hafif::set_num_threads(static_cast<int>(n));
+  }
   return Napi::Number::New(info.Env(), hafif::num_threads());
 }
 
@@ -49,6 +54,12 @@ Napi::Value ParallelSelfTest(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("numThreads", Napi::Function::New(env, NumThreads, "numThreads"));
+  exports.Set("isa", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+    return Napi::String::New(info.Env(), hafif::isa_name(hafif::active_isa()));
+  }, "isa"));
+  exports.Set("isaNote", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+    return Napi::String::New(info.Env(), hafif::isa_note());
+  }, "isaNote"));
   exports.Set("parallelSelfTest", Napi::Function::New(env, ParallelSelfTest, "parallelSelfTest"));
   hafif::InitGemm(env, exports);
   hafif::InitDepthwise(env, exports);

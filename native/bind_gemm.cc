@@ -29,6 +29,8 @@ std::pair<int64_t, int64_t> run_batch_matmul(const Napi::CallbackInfo& info, con
   expect_length(info.Env(), k, "a", a.length, checked_numel(info.Env(), k, "a", {bA, M, K}));
   expect_length(info.Env(), k, "b", b.length, checked_numel(info.Env(), k, "b", {bB, K, N}));
   expect_length(info.Env(), k, "out", out.length, checked_numel(info.Env(), k, "out", {batch, M, N}));
+  // An empty product: nothing to compute (and a huge batch of empty matrices must not loop).
+  if (out.length == 0) return {0, 0};
   auto one = [&](int64_t i, bool serial) {
     const float* pa = a.data + (bA == 1 ? 0 : i) * M * K;
     const float* pb = b.data + (bB == 1 ? 0 : i) * K * N;

@@ -1,6 +1,6 @@
 // Loads the N-API addon built at install (or shipped prebuilt). A missing or broken build is not an error:
 // hafif then runs on the `cpu` backend after one warning line.
-import {closeSync, openSync, readSync, statSync} from 'node:fs';
+import {closeSync, existsSync, openSync, readSync, statSync} from 'node:fs';
 import {createRequire} from 'node:module';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
@@ -8,6 +8,15 @@ import {fileURLToPath} from 'node:url';
 /** The functions of `build/Release/hafif_native.node`. Outputs are preallocated by the caller. */
 export interface NativeAddon {
   numThreads(n?: number): number;
+  /** The ISA whose kernels run: 'avx512', 'avx2', 'baseline' (HAFIF_ISA forces one), or 'native' for a -march=native build. */
+  isa(): 'avx512' | 'avx2' | 'baseline' | 'native';
+  /** Why HAFIF_ISA was not honoured, or ''. */
+  isaNote(): string;
+  /**
+   * Test hook: a parallel_for over [0, n) in chunks of one index, the chunk of index throwAt throwing
+   * (std::bad_alloc when badAlloc); returns the sum of the indices visited.
+   */
+  parallelSelfTest(n: number, throwAt: number, badAlloc?: boolean): number;
   readonly hasBlas: boolean;
   gemmImpl(impl?: 'own' | 'blas'): 'own' | 'blas';
   /** dims = [batchA, batchB, M, N, K]; a batch of 1 broadcasts. */
@@ -144,7 +153,9 @@ export function loadAddon(dir: string = root): {addon: NativeAddon | null; error
   }
   let file: string;
   try {
-    file = (require('node-gyp-build') as {resolve(dir: string): string}).resolve(dir);
+    // HAFIF_ADDON names one binary to load instead (benchmarks compare builds with it).
+    file = process.env.HAFIF_ADDON || (require('node-gyp-build') as {resolve(dir: string): string}).resolve(dir);
+    if (!existsSync(file)) return {addon: null, error: `HAFIF_ADDON=${file} does not exist`, file: null};
   } catch {
     return {addon: null, error: `no ${path.join(dir, 'build', 'Release', 'hafif_native.node')} and no prebuilt addon for ${process.platform}-${process.arch}`, file: null};
   }

@@ -2,6 +2,7 @@
 // fractional or NaN entries and wrong buffer lengths mixed in — either run or throw a JS error that
 // names the kernel. They never crash the process, and never write outside their output buffers
 // (every buffer sits between guard bands that are checked after each call).
+import {writeFileSync} from 'node:fs';
 import {describe, expect, it} from 'vitest';
 
 import {addon} from './addon.js';
@@ -13,21 +14,31 @@ const SENTINEL = -12345.5;
 
 describe('addon fuzz', () => {
   it('a few thousand random calls never crash or write out of bounds', () => {
-    const a = addon!;
+    const real = addon!;
+    const trace = process.env.FUZZ_TRACE;
+    const a = (trace ? new Proxy(real, {get: (t, k) => {
+      const v = (t as unknown as Record<string | symbol, unknown>)[k];
+      if (typeof v !== 'function') return v;
+      return (...x: unknown[]) => {
+        writeFileSync(trace, `${String(k)} ${JSON.stringify(x.map((y) => (ArrayBuffer.isView(y) ? `len${(y as Float32Array).length}` : y)))}\n`);
+        return (v as (...z: unknown[]) => unknown).apply(t, x);
+      };
+    }}) : real) as typeof real;
     const rng = mulberry32(7);
     const int = (lo: number, hi: number): number => lo + Math.floor(rng() * (hi - lo + 1));
     const guarded: {whole: Float32Array | Int32Array | Uint8Array; n: number}[] = [];
     function buf<T extends Float32Array | Int32Array | Uint8Array>(Ctor: {new (b: ArrayBuffer, o: number, n: number): T; BYTES_PER_ELEMENT: number}, n: number): T {
       // A wrong length now and then: one off, or empty.
-      if (!Number.isInteger(n) || n < 0 || n > 1e6) throw new Error(`test harness made a bad buffer length ${n} (${new Error().stack?.split("\n")[3]})`);
+      if (!Number.isInteger(n) || n < 0 || n > 1e6) throw new Error(`test harness made a bad buffer length ${n}`);
       const r = rng();
       const len = r < 0.05 ? Math.max(0, n - 1) : r < 0.1 ? n + 1 : r < 0.12 ? 0 : n;
       const bytes = Ctor.BYTES_PER_ELEMENT;
       const ab = new ArrayBuffer((len + 2 * GUARD) * bytes);
       const whole = new Ctor(ab, 0, len + 2 * GUARD);
-      whole.fill(Ctor === Float32Array ? SENTINEL : 77);
+      const float = whole instanceof Float32Array;
+      whole.fill(float ? SENTINEL : 77);
       const inner = new Ctor(ab, GUARD * bytes, len);
-      if (Ctor === Float32Array) for (let i = 0; i < len; i++) inner[i] = rng() * 2 - 1;
+      if (float) for (let i = 0; i < len; i++) inner[i] = rng() * 2 - 1;
       guarded.push({whole, n: len});
       return inner;
     }

@@ -59,7 +59,7 @@ describe('the native addon under concurrent callers', () => {
     try {
       const n = 1000;
       const sum = (n * (n - 1)) / 2;
-      const selfTest = a.parallelSelfTest as (n: number, throwAt: number, badAlloc?: boolean) => number;
+      const selfTest = a.parallelSelfTest.bind(a);
       expect(selfTest(n, -1)).toBe(sum);
       for (let i = 0; i < 200; i++) {
         const at = (i * 997) % n;

@@ -16,7 +16,7 @@ export interface Info {
 
 export function info(): Info {
   useBackend('native');
-  const isa = addon != null && typeof addon.isa === 'function' ? (addon.isa as () => string)() : null;
+  const isa = addon?.isa() ?? null;
   return {
     backend: tf.getBackend(),
     addon: addonFile,
