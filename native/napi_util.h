@@ -101,9 +101,6 @@ inline std::vector<int64_t> ints_arg(const Napi::CallbackInfo& info, size_t i, c
     throw kernel_error(info.Env(), kernel, std::string(name) + " must be an array of integers");
   }
   auto arr = info[i].As<Napi::Array>();
-  if (arr.Length() > 64) {
-    throw kernel_error(info.Env(), kernel, std::string(name) + " has " + std::to_string(arr.Length()) + " entries");
-  }
   std::vector<int64_t> out(arr.Length());
   for (uint32_t k = 0; k < arr.Length(); ++k) {
     Napi::Value v = arr.Get(k);
