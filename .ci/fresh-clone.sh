@@ -2,12 +2,20 @@
 # The README's first steps on a fresh clone: `npm ci` builds the addon exactly once, the first
 # command runs on `native` without rebuilding it, and a build killed mid-way leaves the previous
 # addon (or none, with a one-line hint how to rebuild), after which a rebuild works.
+#
+# Usage: fresh-clone.sh [DIR]. Without DIR it clones this repository into a temporary directory;
+# with DIR (CI's own fresh clone, before anything was installed there) it runs in DIR and leaves it
+# installed and built.
 set -euo pipefail
 src="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d /tmp/hafif-fresh-XXXXXX)"
 trap 'rm -rf "$work"' EXIT
-git clone -q "$src" "$work/hafif"
-cd "$work/hafif"
+if [ $# -ge 1 ]; then
+  cd "$1"
+else
+  git clone -q "$src" "$work/hafif"
+  cd "$work/hafif"
+fi
 fail() { echo "fresh-clone: FAIL: $*"; exit 1; }
 
 t0=$(date +%s.%N)
