@@ -11,3 +11,5 @@ export * from './models/index.js';
 export * from './io/index.js';
 export * from './data/index.js';
 export * from './experiment/index.js';
+export * from './quantize/index.js';
+export * from './report/index.js';

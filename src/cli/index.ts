@@ -4,6 +4,9 @@ import {Command, CommanderError} from 'commander';
 
 import {UsageError} from '../util/registry.js';
 import {demoCommand} from './demo.js';
+import {reportCommand} from './report.js';
+import {runCommand} from './run.js';
+import {quantizeCommand} from './quantize.js';
 import {distillCommand, evaluateCommand, trainCommand} from './train.js';
 import {infoCommand} from './info.js';
 
@@ -16,7 +19,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const cmd of [demoCommand(), trainCommand(), distillCommand(), evaluateCommand(), infoCommand()]) {
+  for (const cmd of [demoCommand(), trainCommand(), distillCommand(), evaluateCommand(), quantizeCommand(), reportCommand(), runCommand(), infoCommand()]) {
     program.addCommand(cmd.exitOverride().showHelpAfterError('(run with --help for usage)'));
   }
   return program;

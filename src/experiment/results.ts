@@ -4,8 +4,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
 import {toTensors, type Dataset} from '../data/index.js';
-import {formatBytes, formatCount, modelSize} from '../models/index.js';
-import {evaluate, measureInference, type History} from '../train/index.js';
+import {formatBytes, formatCount, modelSize, type ModelSizeOptions} from '../models/index.js';
+import {confusionMatrix, evaluate, measureInference, type History} from '../train/index.js';
 import type {ExperimentSettings} from './settings.js';
 
 /** One trained model's line in results.json. */
@@ -13,12 +13,18 @@ export interface RunResult {
   readonly name: string;
   readonly model: string;
   readonly params: number;
+  /** Weights that are not exactly zero. */
+  readonly nonZeroParams: number;
   readonly bytes: number;
+  /** On-disk size gzipped (model.json + weights), where the model was read from files. */
+  readonly gzipBytes?: number;
   readonly testAccuracy: number;
   readonly testLoss: number;
   readonly trainSeconds: number;
   readonly inferenceImagesPerSecond: number;
   readonly history: readonly Record<string, number>[];
+  /** Test-split counts, `confusion[actual][predicted]`. */
+  readonly confusion?: number[][];
 }
 
 /** The test set as tensors, made once per run and shared by every phase's summary. */
@@ -29,16 +35,17 @@ export interface TestTensors {
 
 /** Test metrics, size and inference speed of a trained model (the only place the test set is read). */
 export function summarize(name: string, modelName: string, model: tfl.LayersModel, data: Dataset, trainSeconds: number,
-  history: History, test?: TestTensors): RunResult {
+  history: History, test?: TestTensors, sizeOptions: ModelSizeOptions = {}): RunResult {
   const {x, y} = test ?? toTensors(data.test, data.inputShape);
   try {
     const {loss, accuracy} = evaluate(model, x, y);
     const speed = measureInference(model, x, {batchSize: 256});
-    const size = modelSize(model);
+    const size = modelSize(model, sizeOptions);
     return {
       name,
       model: modelName,
       params: size.params,
+      nonZeroParams: size.nonZeroParams,
       bytes: size.bytes,
       testAccuracy: accuracy,
       testLoss: loss,
@@ -51,6 +58,7 @@ export function summarize(name: string, modelName: string, model: tfl.LayersMode
         }
         return row;
       }),
+      confusion: confusionMatrix(model, x, y, {batchSize: 256}),
     };
   } finally {
     if (test == null) tf.dispose([x, y]);
@@ -67,6 +75,8 @@ export interface ExperimentReport {
   readonly backend: string;
   readonly settings: ExperimentSettings;
   readonly runs: readonly RunResult[];
+  /** Backend, versions, machine, threads, command line (see the CLI's `environment`). */
+  readonly environment?: Readonly<Record<string, string | number>>;
 }
 
 /** The comparison table: params, bytes, test accuracy and loss, train time, inference speed. */
