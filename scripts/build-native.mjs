@@ -45,7 +45,8 @@ const staging = stageSources();
 let child = null;
 cleanUpOnSignal(staging, () => child);
 
-const gyp = nodeGyp(['rebuild']);
+// One compiler per core (node-gyp's default is one in all): the per-ISA units make many to compile.
+const gyp = nodeGyp(['rebuild', '--jobs', process.env.JOBS || 'max']);
 child = spawn(gyp.cmd, gyp.args, {cwd: staging, stdio: 'inherit', shell: gyp.shell, detached: true});
 child.on('exit', (code) => {
   child = null;

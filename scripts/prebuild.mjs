@@ -20,7 +20,7 @@ removeStaleStaging();
 const staging = stageSources();
 cleanUpOnSignal(staging, () => null);
 const gyp = nodeGyp([]);
-const env = {HAFIF_NO_BLAS: '1', HAFIF_MARCH_NATIVE: '0'};
+const env = {HAFIF_NO_BLAS: '1', HAFIF_MARCH_NATIVE: '0', JOBS: process.env.JOBS || 'max'};
 const prefix = path.dirname(path.dirname(process.execPath));
 if (!process.env.npm_config_nodedir && existsSync(path.join(prefix, 'include', 'node', 'common.gypi'))) {
   env.npm_config_nodedir = prefix; // the headers beside node, instead of a download
