@@ -3,7 +3,9 @@ import '../index.js'; // registers the native backend and the file:// model rout
 import {Command, CommanderError} from 'commander';
 
 import {UsageError} from '../util/registry.js';
+import {compressCommand} from './compress.js';
 import {demoCommand} from './demo.js';
+import {pruneCommand} from './prune.js';
 import {reportCommand} from './report.js';
 import {runCommand} from './run.js';
 import {quantizeCommand} from './quantize.js';
@@ -19,7 +21,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const cmd of [demoCommand(), trainCommand(), distillCommand(), evaluateCommand(), quantizeCommand(), reportCommand(), runCommand(), infoCommand()]) {
+  for (const cmd of [demoCommand(), trainCommand(), distillCommand(), evaluateCommand(), quantizeCommand(), pruneCommand(), compressCommand(), reportCommand(), runCommand(), infoCommand()]) {
     program.addCommand(cmd.exitOverride().showHelpAfterError('(run with --help for usage)'));
   }
   return program;
