@@ -1,6 +1,7 @@
 {
   "variables": {
-    "hafif_blas%": "<!(node scripts/detect-blas.cjs)"
+    "hafif_blas%": "<!(node scripts/detect-blas.cjs)",
+    "hafif_march_native%": "<!(node -p \"process.env.HAFIF_MARCH_NATIVE === '1' ? 1 : 0\")"
   },
   "targets": [
     {
@@ -14,6 +15,16 @@
         "native/conv_images.cc",
         "native/pool.cc",
         "native/elementwise.cc",
+        "native/isa.cc",
+        "native/gemm_baseline.cc",
+        "native/gemm_avx2.cc",
+        "native/gemm_avx512.cc",
+        "native/elementwise_baseline.cc",
+        "native/elementwise_avx2.cc",
+        "native/elementwise_avx512.cc",
+        "native/optim_baseline.cc",
+        "native/optim_avx2.cc",
+        "native/optim_avx512.cc",
         "native/reduce.cc",
         "native/bind_gemm.cc",
         "native/bind_depthwise.cc",
@@ -27,12 +38,14 @@
         "native/bind_batchnorm.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
-      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_CPP_EXCEPTIONS_ALL"],
       "cflags!": ["-fno-exceptions", "-O2"],
       "cflags_cc!": ["-fno-exceptions", "-O2"],
-      "cflags_cc": ["-O3", "-std=c++17", "-fexceptions", "-ffp-contract=fast", "-funroll-loops"],
+      "cflags_cc": ["-O3", "-std=c++17", "-fexceptions", "-ffp-contract=fast", "-funroll-loops", "-Wno-psabi"],
       "conditions": [
-        ["target_arch=='x64'", {"cflags_cc": ["-march=native"]}],
+        ["target_arch=='x64' and hafif_march_native==0", {"cflags_cc": ["-march=x86-64-v2"]}],
+        ["target_arch=='x64' and hafif_march_native==1", {"cflags_cc": ["-march=native"], "defines": ["HAFIF_MARCH_NATIVE"]}],
+        ["target_arch=='arm64'", {"cflags_cc": ["-march=armv8-a"]}],
         ["hafif_blas==1", {"defines": ["HAFIF_HAVE_CBLAS"], "libraries": ["-lopenblas"]}],
         ["OS=='mac'", {
           "defines": ["HAFIF_HAVE_CBLAS", "ACCELERATE_NEW_LAPACK"],

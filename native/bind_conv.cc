@@ -18,9 +18,7 @@ ConvGeom geom_arg(const Napi::CallbackInfo& info, size_t i, const char* kernel) 
                        "geom must have 15 entries [batch, inH, inW, inC, outH, outW, outC, filterH, filterW, "
                        "strideH, strideW, dilationH, dilationW, padTop, padLeft], got " + shape_str(v));
   }
-  for (int64_t d : v) {
-    if (d > INT32_MAX || d < -INT32_MAX) throw kernel_error(info.Env(), kernel, "geom entry out of range in " + shape_str(v));
-  }
+  expect_geom_range(info.Env(), kernel, v);
   ConvGeom g{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14]};
   const bool ok = g.batch >= 0 && g.inH >= 0 && g.inW >= 0 && g.inC >= 0 && g.outH >= 0 && g.outW >= 0 &&
                   g.outC >= 0 && g.filterH >= 1 && g.filterW >= 1 && g.strideH >= 1 && g.strideW >= 1 &&
@@ -33,17 +31,12 @@ std::vector<int64_t> x_shape(const ConvGeom& g) { return {g.batch, g.inH, g.inW,
 std::vector<int64_t> y_shape(const ConvGeom& g) { return {g.batch, g.outH, g.outW, g.outC}; }
 std::vector<int64_t> w_shape(const ConvGeom& g) { return {g.filterH, g.filterW, g.inC, g.outC}; }
 
-int64_t numel(const std::vector<int64_t>& s) {
-  int64_t n = 1;
-  for (int64_t d : s) n *= d;
-  return n;
-}
-
 void expect_shape(Napi::Env env, const char* kernel, const char* name, const F32& a, const std::vector<int64_t>& shape) {
-  if (static_cast<int64_t>(a.length) != numel(shape)) {
+  const int64_t n = checked_numel(env, kernel, name, shape);
+  if (static_cast<int64_t>(a.length) != n) {
     throw kernel_error(env, kernel,
                        std::string(name) + " has " + std::to_string(a.length) + " elements, expected " +
-                           std::to_string(numel(shape)) + " for shape " + shape_str(shape));
+                           std::to_string(n) + " for shape " + shape_str(shape));
   }
 }
 
@@ -62,6 +55,8 @@ Napi::Value Conv2D(const Napi::CallbackInfo& info) {
   expect_shape(info.Env(), k, "filter", w, w_shape(g));
   if (hasBias) expect_shape(info.Env(), k, "bias", bias, {g.outC});
   expect_shape(info.Env(), k, "out", out, y_shape(g));
+  if (out.length == 0) return info.Env().Undefined();
+  if (x.length == 0 || w.length == 0) throw kernel_error(info.Env(), k, "x or filter is empty but out is not, geom " + shape_str(x_shape(g)));
   conv2d(g, x.data, w.data, hasBias ? bias.data : nullptr, act, alpha, out.data);
   return info.Env().Undefined();
 }
@@ -74,6 +69,7 @@ Napi::Value Conv2DBackpropInput(const Napi::CallbackInfo& info) {
   expect_shape(info.Env(), k, "dy", dy, y_shape(g));
   expect_shape(info.Env(), k, "filter", w, w_shape(g));
   expect_shape(info.Env(), k, "dx", dx, x_shape(g));
+  if (empty_output(dx.data, dx.length, dy.length == 0 || w.length == 0)) return info.Env().Undefined();
   conv2d_backprop_input(g, dy.data, w.data, dx.data);
   return info.Env().Undefined();
 }
@@ -86,6 +82,7 @@ Napi::Value Conv2DBackpropFilter(const Napi::CallbackInfo& info) {
   expect_shape(info.Env(), k, "x", x, x_shape(g));
   expect_shape(info.Env(), k, "dy", dy, y_shape(g));
   expect_shape(info.Env(), k, "dw", dw, w_shape(g));
+  if (empty_output(dw.data, dw.length, x.length == 0 || dy.length == 0)) return info.Env().Undefined();
   conv2d_backprop_filter(g, x.data, dy.data, dw.data);
   return info.Env().Undefined();
 }

@@ -38,12 +38,6 @@ uint8_t* u8_arg(const Napi::CallbackInfo& info, size_t i, const char* kernel, co
   return typed_arg<uint8_t>(info, i, napi_uint8_array, kernel, name, "Uint8Array", length);
 }
 
-int64_t size_of(const std::vector<int64_t>& s) {
-  int64_t n = 1;
-  for (int64_t d : s) n *= d;
-  return n;
-}
-
 int op_arg(const Napi::CallbackInfo& info, int count, const char* what) {
   if (info.Length() < 1 || !info[0].IsNumber()) throw kernel_error(info.Env(), what, "op code must be a number");
   int op = info[0].As<Napi::Number>().Int32Value();
@@ -52,12 +46,10 @@ int op_arg(const Napi::CallbackInfo& info, int count, const char* what) {
 }
 
 void check_shape(Napi::Env env, const char* k, const char* name, const std::vector<int64_t>& s, size_t length) {
-  for (int64_t d : s) {
-    if (d < 0) throw kernel_error(env, k, std::string(name) + " has a negative dim: " + shape_str(s));
-  }
-  if (static_cast<int64_t>(length) != size_of(s)) {
+  const int64_t n = checked_numel(env, k, name, s);
+  if (static_cast<int64_t>(length) != n) {
     throw kernel_error(env, k, std::string(name) + " has " + std::to_string(length) + " elements, shape " +
-                                   shape_str(s) + " needs " + std::to_string(size_of(s)));
+                                   shape_str(s) + " needs " + std::to_string(n));
   }
 }
 
@@ -203,11 +195,12 @@ Napi::Object name_table(Napi::Env env, const char* const* names, size_t count) {
 
 void InitElementwise(Napi::Env env, Napi::Object exports) {
 #if defined(__GLIBC__)
-  // Kernel outputs are multi-megabyte typed arrays allocated and freed every op. glibc serves
-  // those with fresh mmap()s by default, so every 4 KiB of every output page-faults on first
-  // write (~3 ms per 6 MB tensor, more than the kernel itself). Serving them from the heap and
-  // keeping freed memory mapped lets the next op's output reuse warm pages.
-  if (std::getenv("HAFIF_KEEP_MALLOC") == nullptr) {
+  // Opt-in only (HAFIF_MALLOC_TUNE=1), since mallopt changes malloc for the whole host process:
+  // large blocks from the heap instead of fresh mmap()s, and freed memory kept mapped, so a kernel
+  // output reuses warm pages instead of page-faulting on first write. The buffer pool (see
+  // src/backend/buffer_pool.ts) already reuses most outputs; README "Environment" has the measured
+  // effect of this setting on top of it.
+  if (const char* env = std::getenv("HAFIF_MALLOC_TUNE"); env != nullptr && std::string(env) == "1") {
     mallopt(M_MMAP_THRESHOLD, 256 << 20);
     mallopt(M_TRIM_THRESHOLD, 512 << 20);
   }

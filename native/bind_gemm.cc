@@ -26,9 +26,11 @@ std::pair<int64_t, int64_t> run_batch_matmul(const Napi::CallbackInfo& info, con
     throw kernel_error(info.Env(), k, "bad dims " + shape_str(dims));
   }
   const int64_t batch = std::max(bA, bB);
-  expect_length(info.Env(), k, "a", a.length, bA * M * K);
-  expect_length(info.Env(), k, "b", b.length, bB * K * N);
-  expect_length(info.Env(), k, "out", out.length, batch * M * N);
+  expect_length(info.Env(), k, "a", a.length, checked_numel(info.Env(), k, "a", {bA, M, K}));
+  expect_length(info.Env(), k, "b", b.length, checked_numel(info.Env(), k, "b", {bB, K, N}));
+  expect_length(info.Env(), k, "out", out.length, checked_numel(info.Env(), k, "out", {batch, M, N}));
+  // An empty product: nothing to compute (and a huge batch of empty matrices must not loop).
+  if (out.length == 0) return {0, 0};
   auto one = [&](int64_t i, bool serial) {
     const float* pa = a.data + (bA == 1 ? 0 : i) * M * K;
     const float* pb = b.data + (bB == 1 ? 0 : i) * K * N;
@@ -36,7 +38,9 @@ std::pair<int64_t, int64_t> run_batch_matmul(const Napi::CallbackInfo& info, con
     else sgemm(tA, tB, M, N, K, 1.f, pa, tA ? M : K, pb, tB ? K : N, 0.f, out.data + i * M * N, N);
   };
   // Many small products (attention-like shapes): one thread per product beats splitting each.
-  if (batch > 1 && gemm_impl() == GemmImpl::Own && M * N * K <= (int64_t{1} << 21)) {
+  // M * N * K may exceed int64 when the operands are empty (K = 0 with huge M and N).
+  const bool small = M * N == 0 || K <= (int64_t{1} << 21) / (M * N);
+  if (batch > 1 && gemm_impl() == GemmImpl::Own && small) {
     parallel_for(batch, 1, [&](int64_t i0, int64_t i1) {
       for (int64_t i = i0; i < i1; ++i) one(i, true);
     });
@@ -81,8 +85,9 @@ Napi::Value SgemmBench(const Napi::CallbackInfo& info) {
   const int64_t M = int_arg(info, 1, k, "M"), N = int_arg(info, 2, k, "N"), K = int_arg(info, 3, k, "K");
   const bool tA = info[4].ToBoolean(), tB = info[5].ToBoolean();
   const int64_t reps = int_arg(info, 6, k, "reps");
-  if (M < 1 || N < 1 || K < 1 || reps < 1 || M * K > (int64_t{1} << 28) || K * N > (int64_t{1} << 28) ||
-      M * N > (int64_t{1} << 28)) {
+  constexpr int64_t kMax = int64_t{1} << 28;
+  if (M < 1 || N < 1 || K < 1 || reps < 1 || M > kMax || N > kMax || K > kMax || M * K > kMax || K * N > kMax ||
+      M * N > kMax) {
     throw kernel_error(info.Env(), k,
                        "bad sizes M=" + std::to_string(M) + " N=" + std::to_string(N) + " K=" + std::to_string(K) +
                            " reps=" + std::to_string(reps));

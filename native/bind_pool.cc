@@ -12,6 +12,7 @@ namespace {
 Pool2DGeom geom_arg(const Napi::CallbackInfo& info, size_t i, const char* k) {
   auto v = ints_arg(info, i, k, "geom");
   if (v.size() != 12) throw kernel_error(info.Env(), k, "geom must have 12 entries, got " + shape_str(v));
+  expect_geom_range(info.Env(), k, v);
   Pool2DGeom g{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11]};
   const bool ok = g.batch >= 0 && g.inH >= 0 && g.inW >= 0 && g.channels >= 0 && g.outH >= 0 && g.outW >= 0 &&
                   g.filterH >= 1 && g.filterW >= 1 && g.filterH * g.filterW < (int64_t{1} << 30) && g.strideH >= 1 &&
@@ -24,14 +25,14 @@ std::string in_shape(const Pool2DGeom& g) { return shape_str({g.batch, g.inH, g.
 std::string out_shape(const Pool2DGeom& g) { return shape_str({g.batch, g.outH, g.outW, g.channels}); }
 
 void expect_in(Napi::Env env, const char* k, const char* name, const F32& a, const Pool2DGeom& g) {
-  if (a.length != static_cast<size_t>(g.batch * g.inH * g.inW * g.channels)) {
+  if (static_cast<int64_t>(a.length) != checked_numel(env, k, name, {g.batch, g.inH, g.inW, g.channels})) {
     throw kernel_error(env, k, std::string(name) + " has " + std::to_string(a.length) + " elements, expected input shape " +
                                    in_shape(g));
   }
 }
 
 void expect_out(Napi::Env env, const char* k, const char* name, const F32& a, const Pool2DGeom& g) {
-  if (a.length != static_cast<size_t>(g.batch * g.outH * g.outW * g.channels)) {
+  if (static_cast<int64_t>(a.length) != checked_numel(env, k, name, {g.batch, g.outH, g.outW, g.channels})) {
     throw kernel_error(env, k, std::string(name) + " has " + std::to_string(a.length) +
                                    " elements, expected output shape " + out_shape(g));
   }
@@ -44,6 +45,8 @@ Napi::Value Forward(const Napi::CallbackInfo& info, const char* k) {
   Pool2DGeom g = geom_arg(info, 2, k);
   expect_in(info.Env(), k, "x", x, g);
   expect_out(info.Env(), k, "y", y, g);
+  if (y.length == 0) return info.Env().Undefined();
+  if (x.length == 0) throw kernel_error(info.Env(), k, "x is empty but y is not, geom input " + in_shape(g));
   Kernel(g, x.data, y.data);
   return info.Env().Undefined();
 }
@@ -59,6 +62,7 @@ Napi::Value MaxPoolGrad(const Napi::CallbackInfo& info) {
   expect_in(info.Env(), k, "x", x, g);
   expect_out(info.Env(), k, "dy", dy, g);
   expect_in(info.Env(), k, "dx", dx, g);
+  if (empty_output(dx.data, dx.length, dy.length == 0)) return info.Env().Undefined();
   max_pool_grad(g, x.data, dy.data, dx.data);
   return info.Env().Undefined();
 }
@@ -70,6 +74,7 @@ Napi::Value AvgPoolGrad(const Napi::CallbackInfo& info) {
   Pool2DGeom g = geom_arg(info, 2, k);
   expect_out(info.Env(), k, "dy", dy, g);
   expect_in(info.Env(), k, "dx", dx, g);
+  if (empty_output(dx.data, dx.length, dy.length == 0)) return info.Env().Undefined();
   avg_pool_grad(g, dy.data, dx.data);
   return info.Env().Undefined();
 }

@@ -27,8 +27,8 @@ Napi::Value Reduce(const Napi::CallbackInfo& info) {
   F32 x = f32_arg(info, 0, k, "x"), out = f32_arg(info, 1, k, "out");
   int64_t outer, R, inner;
   reduce_dims(info, 2, k, &outer, &R, &inner);
-  expect_length(info.Env(), k, "x", x.length, outer * R * inner);
-  expect_length(info.Env(), k, "out", out.length, outer * inner);
+  expect_length(info.Env(), k, "x", x.length, checked_numel(info.Env(), k, "dims", {outer, R, inner}));
+  expect_length(info.Env(), k, "out", out.length, checked_numel(info.Env(), k, "dims", {outer, inner}));
   reduce(Op, x.data, out.data, outer, R, inner);
   return info.Env().Undefined();
 }
@@ -43,8 +43,8 @@ Napi::Value ArgReduce(const Napi::CallbackInfo& info) {
   int64_t outer, R, inner;
   reduce_dims(info, 2, k, &outer, &R, &inner);
   if (R < 1) throw kernel_error(info.Env(), k, "cannot reduce an empty axis");
-  expect_length(info.Env(), k, "x", x.length, outer * R * inner);
-  expect_length(info.Env(), k, "out", outLen, outer * inner);
+  expect_length(info.Env(), k, "x", x.length, checked_numel(info.Env(), k, "dims", {outer, R, inner}));
+  expect_length(info.Env(), k, "out", outLen, checked_numel(info.Env(), k, "dims", {outer, inner}));
   arg_reduce(IsMax, x.data, out, outer, R, inner);
   return info.Env().Undefined();
 }
@@ -55,12 +55,13 @@ Napi::Value Softmax(const Napi::CallbackInfo& info) {
   F32 x = f32_arg(info, 0, k, "x"), out = f32_arg(info, 1, k, "out");
   auto d = ints_arg(info, 2, k, "dims");
   if (d.size() != 2 || d[0] < 0 || d[1] < 0) throw kernel_error(info.Env(), k, "dims must be [rows, cols], got " + shape_str(d));
-  expect_length(info.Env(), k, "x", x.length, d[0] * d[1]);
+  expect_length(info.Env(), k, "x", x.length, checked_numel(info.Env(), k, "dims", d));
   expect_length(info.Env(), k, "out", out.length, d[0] * d[1]);
   softmax(x.data, out.data, d[0], d[1]);
   return info.Env().Undefined();
 }
 
+// shape_arg and the slice/pad bounds keep every shape used below checked: its product fits int64.
 int64_t product(const std::vector<int64_t>& v) {
   int64_t p = 1;
   for (int64_t d : v) p *= d;
@@ -80,6 +81,7 @@ std::vector<int64_t> shape_arg(const Napi::CallbackInfo& info, size_t i, const c
   }
   for (int64_t d : s)
     if (d < 0) throw kernel_error(info.Env(), k, "bad shape " + shape_str(s));
+  checked_numel(info.Env(), k, "shape", s);
   return s;
 }
 
@@ -122,7 +124,7 @@ Napi::Value Slice(const Napi::CallbackInfo& info) {
   auto begin = ints_arg(info, 3, k, "begin"), size = ints_arg(info, 4, k, "size");
   const int rank = static_cast<int>(shape.size());
   bool ok = static_cast<int>(begin.size()) == rank && static_cast<int>(size.size()) == rank;
-  for (int d = 0; ok && d < rank; ++d) ok = begin[d] >= 0 && size[d] >= 0 && begin[d] + size[d] <= shape[d];
+  for (int d = 0; ok && d < rank; ++d) ok = begin[d] >= 0 && size[d] >= 0 && size[d] <= shape[d] - begin[d];
   if (!ok) {
     throw kernel_error(info.Env(), k, "begin " + shape_str(begin) + " size " + shape_str(size) + " out of bounds for shape " + shape_str(shape));
   }
@@ -155,7 +157,10 @@ Napi::Value PadV2(const Napi::CallbackInfo& info) {
   for (int64_t p : pads) ok = ok && p >= 0;
   if (!ok) throw kernel_error(info.Env(), k, "paddings " + shape_str(pads) + " do not fit shape " + shape_str(shape));
   std::vector<int64_t> outShape(rank);
-  for (int d = 0; d < rank; ++d) outShape[d] = pads[2 * d] + shape[d] + pads[2 * d + 1];
+  for (int d = 0; d < rank; ++d) {
+    outShape[d] = checked_add(info.Env(), k, checked_add(info.Env(), k, pads[2 * d], shape[d]), pads[2 * d + 1]);
+  }
+  checked_numel(info.Env(), k, "padded shape", outShape);
   expect_length(info.Env(), k, "x", x.length, product(shape));
   expect_length(info.Env(), k, "out", out.length, product(outShape));
   std::fill(out.data, out.data + out.length, value);
@@ -193,13 +198,13 @@ Napi::Value Concat(const Napi::CallbackInfo& info) {
       throw kernel_error(info.Env(), k, "input " + std::to_string(i) + " must be a Float32Array");
     }
     auto a = v.As<Napi::Float32Array>();
-    if (cols[i] < 0 || static_cast<int64_t>(a.ElementLength()) != outer * cols[i]) {
+    if (cols[i] < 0 || static_cast<int64_t>(a.ElementLength()) != checked_mul(info.Env(), k, outer, cols[i])) {
       throw kernel_error(info.Env(), k, "input " + std::to_string(i) + " has " + std::to_string(a.ElementLength()) + " elements, expected [" + std::to_string(outer) + "," + std::to_string(cols[i]) + "]");
     }
     ptrs[i] = a.Data();
-    total += cols[i];
+    total = checked_add(info.Env(), k, total, cols[i]);
   }
-  expect_length(info.Env(), k, "out", out.length, outer * total);
+  expect_length(info.Env(), k, "out", out.length, checked_mul(info.Env(), k, outer, total));
   concat2d(ptrs.data(), cols.data(), static_cast<int64_t>(ptrs.size()), out.data, outer);
   return info.Env().Undefined();
 }

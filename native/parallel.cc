@@ -5,6 +5,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <exception>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -47,12 +48,13 @@ class Pool {
   explicit Pool(int n) : spin_(std::chrono::microseconds(spin_us())) { resize(n); }
   ~Pool() { stop(); }
 
-  int size() const { return static_cast<int>(workers_.size()) + 1; }
+  int size() const { return size_.load(std::memory_order_relaxed); }
 
   void resize(int n) {
     stop();
     stop_.store(false);
     for (int i = 1; i < n; ++i) workers_.emplace_back([this] { loop(); });
+    size_.store(static_cast<int>(workers_.size()) + 1, std::memory_order_relaxed);
   }
 
   // Runs task(p) for every p in [0, parts), parts <= kMaxParts, on the caller and the workers.
@@ -141,6 +143,7 @@ class Pool {
   std::atomic<int64_t> done_{0};
   std::atomic<int> sleepers_{0};
   std::atomic<bool> stop_{false};
+  std::atomic<int> size_{1};
   const std::function<void(int64_t)>* task_ = nullptr;
   uint64_t gen_ = 0;  // caller side only
 };
@@ -158,11 +161,21 @@ Pool& pool() {
   return p;
 }
 
+// The pool is one per process, but every Node worker_thread that imports hafif calls into it:
+// callers take turns, one job at a time (a nested parallel_for runs inline and never takes it).
+std::mutex& pool_mutex() {
+  static std::mutex m;
+  return m;
+}
+
 }  // namespace
 
 int num_threads() { return pool().size(); }
 
-void set_num_threads(int n) { pool().resize(std::max(1, n)); }
+void set_num_threads(int n) {
+  std::lock_guard<std::mutex> lk(pool_mutex());
+  pool().resize(std::max(1, n));
+}
 
 // True on a thread that is running a parallel_for chunk: a nested parallel_for (e.g. a kernel
 // calling sgemm inside its own loop) then runs inline instead of re-entering the busy pool.
@@ -178,13 +191,31 @@ void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, in
   }
   // A few chunks per thread, so the work rebalances when one thread starts late or runs slow.
   const int64_t parts = std::min({most, int64_t{4} * threads, Pool::kMaxParts});
+  // A chunk's exception (std::bad_alloc, a kernel's check) must not escape on a worker thread
+  // (std::terminate) nor unwind the caller while workers still run this stack-held task: the
+  // first one is kept, the chunks not yet started are skipped, and it is rethrown here once every
+  // chunk has finished.
+  std::exception_ptr error;
+  std::mutex error_mu;
+  std::atomic<bool> failed{false};
   std::function<void(int64_t)> task = [&](int64_t id) {
+    if (failed.load(std::memory_order_relaxed)) return;
     const int64_t begin = n * id / parts, end = n * (id + 1) / parts;
     t_in_parallel = true;
-    if (begin < end) fn(begin, end);
+    try {
+      if (begin < end) fn(begin, end);
+    } catch (...) {
+      std::lock_guard<std::mutex> lk(error_mu);
+      if (!error) error = std::current_exception();
+      failed.store(true, std::memory_order_relaxed);
+    }
     t_in_parallel = false;
   };
-  pool().run(parts, task);
+  {
+    std::lock_guard<std::mutex> lk(pool_mutex());
+    pool().run(parts, task);
+  }
+  if (error) std::rethrow_exception(error);
 }
 
 }  // namespace hafif

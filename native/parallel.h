@@ -13,6 +13,8 @@ void set_num_threads(int n);
 
 // Calls fn(begin, end) on disjoint chunks covering [0, n), in any order and on any thread. Runs
 // inline when n < grain * 2, when only one thread is configured, or inside another parallel_for.
+// Safe to call from several threads at once (they take turns). An exception thrown by fn is
+// rethrown to the caller after every chunk has finished (chunks not yet started are skipped).
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
 
 }  // namespace hafif

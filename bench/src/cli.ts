@@ -8,6 +8,7 @@ import {Command, InvalidArgumentError, Option} from 'commander';
 
 import {benchModel, type E2eResult, type StepBudget} from './e2e.js';
 import {hasNative, machineInfo, machineLine, setBackend} from './env.js';
+import {benchIsa, isaTable} from './isa.js';
 import {benchKernels} from './kernels.js';
 import {profileStep, type StepProfile} from './profile.js';
 import {e2eTable, kernelsTable, profileTable, sgemmTable, torchRatios, torchTable} from './report.js';
@@ -20,8 +21,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 /** The project root (bench/dist/cli.js → ../..). */
 export const projectRoot = path.resolve(here, '..', '..');
 
-export type Section = 'kernels' | 'sgemm' | 'e2e' | 'torch';
-const SECTIONS: readonly Section[] = ['kernels', 'sgemm', 'e2e', 'torch'];
+export type Section = 'kernels' | 'sgemm' | 'e2e' | 'torch' | 'isa';
+/** `isa` runs only when asked for (--only isa): it repeats e2e in several child processes. */
+const SECTIONS: readonly Section[] = ['kernels', 'sgemm', 'e2e', 'torch', 'isa'];
 
 export interface BenchOptions {
   readonly quick: boolean;
@@ -33,6 +35,9 @@ export interface BenchOptions {
   readonly model?: ModelName;
   readonly cpuTeacher: boolean;
   readonly reference: string;
+  readonly nativeOnly: boolean;
+  readonly compareAddon?: string;
+  readonly rounds: number;
 }
 
 function positiveInt(value: string): number {
@@ -57,6 +62,9 @@ function parseArgs(argv: string[]): BenchOptions {
     .option('--cpu-teacher', 'also time keras-teacher, and its conv2 filter gradient, on the cpu backend (minutes)', false)
     .option('--reference <path>', 'the PyTorch reference script',
       path.resolve(projectRoot, '..', 'shared', 'reference', 'zoo_throughput.py'))
+    .option('--native-only', 'e2e: skip the cpu backend rows', false)
+    .option('--compare-addon <file>', 'isa: also time this addon binary (e.g. a HAFIF_MARCH_NATIVE=1 build)')
+    .option('--rounds <n>', 'isa: alternating rounds per configuration (best kept)', positiveInt, 2)
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
     .parse(argv);
   return program.opts<BenchOptions>();
@@ -86,7 +94,13 @@ async function main(): Promise<void> {
     }
     results.profile = profiles;
   } else {
-    const run = (s: Section) => opts.only == null || opts.only === s;
+    const run = (s: Section) => (opts.only == null && s !== 'isa') || opts.only === s;
+    if (run('isa')) {
+      if (!hasNative) throw new UserError(`--only isa needs the native backend: ${machine.nativeError}`);
+      const rows = benchIsa({steps: opts.quick ? Math.min(opts.steps, 5) : opts.steps, compareAddon: opts.compareAddon, rounds: opts.rounds});
+      results.isa = rows;
+      say(isaTable(rows));
+    }
     if (!hasNative) say(`native backend unavailable (${machine.nativeError}): timing cpu only`);
     if (run('kernels')) {
       const rows = benchKernels({quick: opts.quick, cpuMinutes: opts.cpuTeacher});
@@ -116,7 +130,7 @@ async function main(): Promise<void> {
         }
       }
       if (run('torch')) torch = benchTorch({reference: opts.reference, steps, threads: 2, models: opts.model ? [opts.model] : MODELS});
-      if (run('e2e')) {
+      if (run('e2e') && !opts.nativeOnly) {
         const slow: StepBudget = {steps: Math.min(steps, opts.quick ? 2 : 5), budgetMs: opts.quick ? 5000 : 15000};
         if (!opts.model) e2e.push(await benchModel('keras-student', 'cpu', 'tfjs', train, infer));
         if (opts.cpuTeacher) e2e.push(await benchModel('keras-teacher', 'cpu', 'tfjs', {steps: slow.steps, budgetMs: 120_000}, slow));

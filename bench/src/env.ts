@@ -40,6 +40,7 @@ export interface MachineInfo {
   readonly native: boolean;
   readonly nativeError: string | null;
   readonly gemmImpl: string;
+  readonly isa: string;
   readonly hasBlas: boolean;
   readonly nativeThreads: number | null;
   readonly nativeKernels: string[];
@@ -57,6 +58,7 @@ export function machineInfo(): MachineInfo {
     native: hasNative,
     nativeError: hasNative ? null : addonError,
     gemmImpl: addon ? addon.gemmImpl() : 'none',
+    isa: addon ? addon.isa() : 'none',
     hasBlas: addon ? addon.hasBlas : false,
     nativeThreads: addon ? addon.numThreads() : null,
     nativeKernels: nativeKernelNames(),
@@ -66,7 +68,7 @@ export function machineInfo(): MachineInfo {
 
 /** One line naming the machine, for the top of every table. */
 export function machineLine(m: MachineInfo): string {
-  const gemm = m.native ? `gemm ${m.gemmImpl}${m.hasBlas ? ' (BLAS built in)' : ' (no BLAS)'}, ${m.nativeThreads} native threads`
+  const gemm = m.native ? `isa ${m.isa}, gemm ${m.gemmImpl}${m.hasBlas ? ' (BLAS built in)' : ' (no BLAS)'}, ${m.nativeThreads} native threads`
     : `native unavailable: ${m.nativeError}`;
   return `${m.cpu} × ${m.cores} cores, ${m.os}, node ${m.node}, tfjs ${m.tfjs}, ${gemm}`;
 }

@@ -1,13 +1,22 @@
-// Loads the N-API addon built by node-gyp at install. A missing or broken build is not an error:
+// Loads the N-API addon built at install (or shipped prebuilt). A missing or broken build is not an error:
 // hafif then runs on the `cpu` backend after one warning line.
+import {closeSync, existsSync, openSync, readSync, statSync} from 'node:fs';
 import {createRequire} from 'node:module';
-import {existsSync} from 'node:fs';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 
 /** The functions of `build/Release/hafif_native.node`. Outputs are preallocated by the caller. */
 export interface NativeAddon {
   numThreads(n?: number): number;
+  /** The ISA whose kernels run: 'avx512', 'avx2', 'baseline' (HAFIF_ISA forces one), or 'native' for a -march=native build. */
+  isa(): 'avx512' | 'avx2' | 'baseline' | 'native';
+  /** Why HAFIF_ISA was not honoured, or ''. */
+  isaNote(): string;
+  /**
+   * Test hook: a parallel_for over [0, n) in chunks of one index, the chunk of index throwAt throwing
+   * (std::bad_alloc when badAlloc); returns the sum of the indices visited.
+   */
+  parallelSelfTest(n: number, throwAt: number, badAlloc?: boolean): number;
   readonly hasBlas: boolean;
   gemmImpl(impl?: 'own' | 'blas'): 'own' | 'blas';
   /** dims = [batchA, batchB, M, N, K]; a batch of 1 broadcasts. */
@@ -103,21 +112,85 @@ export interface NativeAddon {
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
+const require = createRequire(import.meta.url);
 
-function load(): {addon: NativeAddon | null; error: string | null} {
-  if (process.env.HAFIF_DISABLE_NATIVE === '1') return {addon: null, error: 'disabled by HAFIF_DISABLE_NATIVE=1'};
-  const file = path.join(root, 'build', 'Release', 'hafif_native.node');
-  if (!existsSync(file)) return {addon: null, error: `${file} not found`};
+/** The one command that rebuilds the addon where hafif is (a clone, or a dependency in node_modules). */
+export const rebuildCommand: string = root.split(path.sep).includes('node_modules')
+  ? 'npm rebuild hafif'
+  : 'npm run build:native';
+
+const elfMachine: Partial<Record<string, number>> = {x64: 62, arm64: 183, ia32: 3, arm: 40};
+
+/**
+ * Why the ELF shared object `file` cannot be this process's addon, or null when it may be. dlopen
+ * rejects most bad files with an error, but maps a truncated one and then dies of SIGBUS on the
+ * missing pages, so the header, the architecture and the extent of every segment are checked first.
+ */
+export function elfProblem(file: string): string | null {
+  const size = statSync(file).size;
+  const fd = openSync(file, 'r');
   try {
-    return {addon: createRequire(import.meta.url)(file) as NativeAddon, error: null};
-  } catch (e) {
-    return {addon: null, error: (e as Error).message.split('\n')[0]};
+    const read = (offset: number, length: number): Buffer => {
+      const b = Buffer.alloc(length);
+      return b.subarray(0, readSync(fd, b, 0, length, offset));
+    };
+    const h = read(0, 64);
+    if (h.length < 64 || h.readUInt32BE(0) !== 0x7f454c46) return 'not an ELF shared object';
+    if (h[4] !== 2 || h[5] !== 1) return 'not a 64-bit little-endian ELF file';
+    const machine = h.readUInt16LE(18);
+    const want = elfMachine[process.arch];
+    if (want != null && machine !== want) return `built for ELF machine ${machine}, this is ${process.arch} (${want})`;
+    const phoff = Number(h.readBigUInt64LE(32)), shoff = Number(h.readBigUInt64LE(40));
+    const phentsize = h.readUInt16LE(54), phnum = h.readUInt16LE(56);
+    const shentsize = h.readUInt16LE(58), shnum = h.readUInt16LE(60);
+    const truncated = `truncated (${size} bytes)`;
+    if (phoff + phnum * phentsize > size || shoff + shnum * shentsize > size || phentsize < 56) return truncated;
+    const ph = read(phoff, phnum * phentsize);
+    for (let i = 0; i < phnum; ++i) {
+      const o = i * phentsize;
+      if (Number(ph.readBigUInt64LE(o + 8)) + Number(ph.readBigUInt64LE(o + 32)) > size) return truncated;
+    }
+    return null;
+  } finally {
+    closeSync(fd);
   }
 }
 
-const loaded = load();
+/**
+ * Loads the addon of the package at `dir`: build/Release/hafif_native.node when it was compiled
+ * here, else the prebuilt binary in prebuilds/ that fits this platform (node-gyp-build's choice).
+ * A missing, truncated or foreign binary is reported, never thrown: dlopen refuses it cleanly.
+ */
+export function loadAddon(dir: string = root): {addon: NativeAddon | null; error: string | null; file: string | null} {
+  if (process.env.HAFIF_DISABLE_NATIVE === '1') {
+    return {addon: null, error: 'disabled by HAFIF_DISABLE_NATIVE=1', file: null};
+  }
+  let file: string;
+  try {
+    // HAFIF_ADDON names one binary to load instead (benchmarks compare builds with it).
+    file = process.env.HAFIF_ADDON || (require('node-gyp-build') as {resolve(dir: string): string}).resolve(dir);
+    if (!existsSync(file)) return {addon: null, error: `HAFIF_ADDON=${file} does not exist`, file: null};
+  } catch {
+    return {addon: null, error: `no ${path.join(dir, 'build', 'Release', 'hafif_native.node')} and no prebuilt addon for ${process.platform}-${process.arch}`, file: null};
+  }
+  try {
+    const problem = process.platform === 'linux' ? elfProblem(file) : null;
+    if (problem != null) return {addon: null, error: `${file}: ${problem}`, file};
+    const addon = require(file) as NativeAddon;
+    if (typeof addon.numThreads !== 'function' || typeof addon.batchMatMul !== 'function') {
+      return {addon: null, error: `${file} is not hafif's addon`, file};
+    }
+    return {addon, error: null, file};
+  } catch (e) {
+    return {addon: null, error: `${file}: ${(e as Error).message.split('\n')[0]}`, file};
+  }
+}
+
+const loaded = loadAddon();
 
 /** The addon, or null when it is not built. */
 export const addon: NativeAddon | null = loaded.addon;
 /** Why the addon is missing, or null. */
 export const addonError: string | null = loaded.error;
+/** The addon binary in use, or null. */
+export const addonFile: string | null = loaded.addon != null ? loaded.file : null;

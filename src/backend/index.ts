@@ -2,7 +2,7 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 
-import {addon, addonError} from './addon.js';
+import {addon, addonError, rebuildCommand} from './addon.js';
 import {installActivationGradients} from './activation_grads.js';
 import {installBatchNormLayer} from './batch_norm.js';
 import {bufferPool} from './buffer_pool.js';
@@ -10,7 +10,7 @@ import {NativeBackend} from './native_backend.js';
 import {nativeKernelConfigs} from './register_all_kernels.js';
 
 export {NativeBackend} from './native_backend.js';
-export {addon, addonError} from './addon.js';
+export {addon, addonError, addonFile, loadAddon, rebuildCommand} from './addon.js';
 export type {NativeAddon} from './addon.js';
 export {batchNormTraining} from './batch_norm.js';
 export type {BatchNormTrainingOptions, BatchNormTrainingResult} from './batch_norm.js';
@@ -72,7 +72,7 @@ export function useBackend(name: BackendName, options: {strict?: boolean} = {}):
       warned = true;
       process.stderr.write(
         `hafif: native addon unavailable (${addonError}); using the slow cpu backend. ` +
-          'Install a C++ toolchain and run `npm rebuild hafif` for the fast path.\n',
+          `For the fast path run \`${rebuildCommand}\` (needs a C++ toolchain).\n`,
       );
     }
     name = 'cpu';

@@ -11,6 +11,7 @@ import {runCommand} from './run.js';
 import {quantizeCommand} from './quantize.js';
 import {searchCommand} from './search.js';
 import {distillCommand, evaluateCommand, trainCommand} from './train.js';
+import {infoCommand} from './info.js';
 
 /** Exit code for bad usage or bad input files. */
 export const EXIT_USAGE = 2;
@@ -21,7 +22,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const cmd of [demoCommand(), trainCommand(), distillCommand(), evaluateCommand(), quantizeCommand(), pruneCommand(), compressCommand(), reportCommand(), runCommand(), searchCommand()]) {
+  for (const cmd of [demoCommand(), trainCommand(), distillCommand(), evaluateCommand(), quantizeCommand(), pruneCommand(), compressCommand(), reportCommand(), runCommand(), searchCommand(), infoCommand()]) {
     program.addCommand(cmd.exitOverride().showHelpAfterError('(run with --help for usage)'));
   }
   return program;
