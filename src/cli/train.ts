@@ -11,6 +11,7 @@ import {fit, kerasAdam} from '../train/index.js';
 import {UsageError} from '../util/registry.js';
 import {addDataFlags, defaultModels, prepare, summarize, type DataFlags, type RunResult} from './common.js';
 import {RECOMMENDED_SETTINGS, saveModel} from './demo.js';
+import {evaluateOnnxCommand, isOnnxPath} from './onnx.js';
 import {oneOf, parsePositive, parsePositiveInt, parseUnit} from './options.js';
 import {phaseProgress} from './progress.js';
 
@@ -144,10 +145,12 @@ export function distillCommand(): Command {
 
 export function evaluateCommand(): Command {
   const cmd = new Command('evaluate')
-    .description("a saved model's test accuracy, loss, size and inference speed")
-    .requiredOption('--model <dir>', 'directory of the model (model.json + weights)');
+    .description("a saved model's test accuracy, loss, size and inference speed (a tfjs model, or an .onnx file in onnxruntime-node)")
+    .requiredOption('--model <dir>', 'directory of the model (model.json + weights), or FILE.onnx')
+    .option('--threads <n>', 'onnxruntime intra-op threads, for an .onnx model (default 1)', parsePositiveInt);
   addDataFlags(cmd);
-  return cmd.action(async (flags: DataFlags & {model: string}) => {
+  return cmd.action(async (flags: DataFlags & {model: string; threads?: number}) => {
+    if (isOnnxPath(flags.model)) return evaluateOnnxCommand(flags);
     const {data} = await prepare(flags);
     const model = await loadModel(flags.model);
     try {

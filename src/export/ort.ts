@@ -178,3 +178,44 @@ export class OnnxModel {
     await this.session.release();
   }
 }
+
+/** Softmax cross-entropy and accuracy of `logits` ([n, k] flat) against class indices. */
+export function logitMetrics(logits: Float32Array, labels: ArrayLike<number>, k: number): {loss: number; accuracy: number} {
+  const n = labels.length;
+  if (logits.length !== n * k) throw new Error(`logitMetrics: ${logits.length} logits for ${n}×${k}`);
+  let loss = 0;
+  let correct = 0;
+  for (let i = 0; i < n; i++) {
+    const row = logits.subarray(i * k, (i + 1) * k);
+    let max = -Infinity;
+    let arg = 0;
+    for (let j = 0; j < k; j++) if (row[j] > max) { max = row[j]; arg = j; }
+    let sum = 0;
+    for (let j = 0; j < k; j++) sum += Math.exp(row[j] - max);
+    loss += Math.log(sum) + max - row[labels[i]];
+    if (arg === labels[i]) correct++;
+  }
+  return {loss: n ? loss / n : NaN, accuracy: n ? correct / n : NaN};
+}
+
+/** Test metrics of an ONNX classifier that outputs logits, and its speed over the same data. */
+export interface OnnxEvaluation {
+  readonly loss: number;
+  readonly accuracy: number;
+  readonly imagesPerSecond: number;
+}
+
+/**
+ * Accuracy and cross-entropy of `model` on `count` examples (`images` flat, `labels` class indices),
+ * timed over the run (after one warm-up batch).
+ */
+export async function evaluateOnnx(model: OnnxModel, images: Float32Array, labels: ArrayLike<number>, classes: number,
+  batchSize = 256): Promise<OnnxEvaluation> {
+  const count = labels.length;
+  const per = images.length / Math.max(count, 1);
+  await model.run(images.subarray(0, Math.min(batchSize, count) * per), Math.min(batchSize, count));
+  const t0 = performance.now();
+  const logits = await model.predict(images, count, batchSize);
+  const seconds = (performance.now() - t0) / 1000;
+  return {...logitMetrics(logits, labels, classes), imagesPerSecond: count / Math.max(seconds, 1e-9)};
+}

@@ -1,0 +1,107 @@
+// End-to-end tests of `hafif export` and `hafif evaluate --model FILE.onnx` (the built CLI).
+import {spawnSync} from 'node:child_process';
+import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {fileURLToPath} from 'node:url';
+import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+
+import {tf} from '../index.js';
+import {loadDataset, toTensors} from '../data/index.js';
+import {ortAvailable} from '../export/index.js';
+import {createModel} from '../models/index.js';
+import {evaluate} from '../train/index.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const bin = path.join(root, 'bin', 'hafif.js');
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'hafif-onnx-cli-'));
+afterAll(() => rmSync(tmp, {recursive: true, force: true}));
+
+function hafif(...args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], {encoding: 'utf8', cwd: tmp, timeout: 600_000});
+  return {code: r.status, stdout: r.stdout, stderr: r.stderr};
+}
+
+function oneLineError(r: {code: number | null; stderr: string}, message: RegExp): void {
+  expect(r.code).toBe(2);
+  expect(r.stderr).toMatch(message);
+  expect(r.stderr.trim().split('\n')).toHaveLength(1);
+}
+
+const student = path.join(tmp, 'student');
+const cifar = path.join(tmp, 'cifar');
+beforeAll(async () => {
+  const m = createModel('keras-student', {inputShape: [28, 28, 1], numClasses: 10, seed: 3});
+  await m.save(`file://${student}`);
+  m.dispose();
+  const c = createModel('cifar-student', {inputShape: [32, 32, 3], numClasses: 10, seed: 3});
+  await c.save(`file://${cifar}`);
+  c.dispose();
+});
+
+describe.skipIf(!ortAvailable())('hafif export / evaluate FILE.onnx', () => {
+  it('exports, and ORT gives the tfjs accuracy and loss on the test split', async () => {
+    const file = path.join(tmp, 'student.onnx');
+    const e = hafif('export', '--model', student, '--format', 'onnx', '--out', file, '--json');
+    expect(e.stderr).toBe('');
+    expect(e.code).toBe(0);
+    const info = JSON.parse(e.stdout);
+    expect(info.bytes).toBe(readFileSync(file).length);
+    expect(info.gzipBytes).toBeGreaterThan(0);
+    const r = hafif('evaluate', '--model', file, '--limit', '64', '--json');
+    expect(r.code).toBe(0);
+    const run = JSON.parse(r.stdout);
+    expect(run.params).toBe(20_490);
+    const data = await loadDataset('mnist', {limit: 64});
+    const test = toTensors(data.test, data.inputShape);
+    const model = await tf.loadLayersModel(`file://${student}/model.json`);
+    const ref = evaluate(model, test.x, test.y);
+    expect(run.testAccuracy).toBe(ref.accuracy);
+    expect(run.testLoss).toBeCloseTo(ref.loss, 4);
+    model.dispose();
+    tf.dispose([test.x, test.y]);
+  });
+
+  it('a truncated or corrupt .onnx is a one-line error with exit code 2', () => {
+    const good = readFileSync(path.join(tmp, 'student.onnx'));
+    writeFileSync(path.join(tmp, 'truncated.onnx'), good.subarray(0, Math.floor(good.length / 2)));
+    oneLineError(hafif('evaluate', '--model', 'truncated.onnx', '--limit', '64'), /truncated\.onnx.*(not a valid ONNX model|onnxruntime cannot load)/);
+    writeFileSync(path.join(tmp, 'garbage.onnx'), 'not a model at all\n');
+    oneLineError(hafif('evaluate', '--model', 'garbage.onnx', '--limit', '64'), /garbage\.onnx is not a valid ONNX model/);
+    oneLineError(hafif('evaluate', '--model', 'missing.onnx', '--limit', '64'), /no ONNX model at missing\.onnx/);
+  });
+
+  it('an .onnx whose input shape does not fit the dataset is a one-line error', () => {
+    const file = path.join(tmp, 'cifar.onnx');
+    expect(hafif('export', '--model', cifar, '--out', file).code).toBe(0);
+    oneLineError(hafif('evaluate', '--model', file, '--limit', '64'), /expects inputs of shape \[32,32,3\], but the dataset's examples are \[28,28,1\]/);
+  });
+
+  it('an .onnx exported with --layout nchw is refused on NHWC data', () => {
+    const file = path.join(tmp, 'nchw.onnx');
+    expect(hafif('export', '--model', student, '--layout', 'nchw', '--out', file).code).toBe(0);
+    oneLineError(hafif('evaluate', '--model', file, '--limit', '64'), /expects inputs of shape \[1,28,28\]/);
+  });
+});
+
+describe('hafif export: bad input', () => {
+  it('an unknown layer names the layer and class, and writes nothing', async () => {
+    const dir = path.join(tmp, 'ln');
+    const m = tf.sequential({layers: [tf.layers.flatten({inputShape: [28, 28, 1]}), tf.layers.layerNormalization({name: 'norm_x'}), tf.layers.dense({units: 10})]});
+    await m.save(`file://${dir}`);
+    m.dispose();
+    const out = path.join(tmp, 'ln.onnx');
+    oneLineError(hafif('export', '--model', dir, '--out', out), /layer "norm_x" of class LayerNormalization/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('an unknown format or layout is refused', () => {
+    // commander's own errors add its '(run with --help for usage)' line.
+    for (const [flag, value] of [['--format', 'tflite'], ['--layout', 'chwn']]) {
+      const r = hafif('export', '--model', student, flag, value, '--out', 'x.onnx');
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(value));
+      expect(existsSync(path.join(tmp, 'x.onnx'))).toBe(false);
+    }
+  });
+});
