@@ -62,6 +62,17 @@ describe.skipIf(!ortAvailable())('hafif export / evaluate FILE.onnx', () => {
     tf.dispose([test.x, test.y]);
   });
 
+  it('distill --teacher FILE.onnx trains and saves a student', () => {
+    const out = path.join(tmp, 'from-onnx');
+    const r = hafif('distill', '--teacher', path.join(tmp, 'student.onnx'), '--limit', '64', '--epochs', '1', '--out', out, '--json');
+    expect(r.stderr).not.toMatch(/Error|\n\s+at /);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).savedTo).toBe(out);
+    expect(existsSync(path.join(out, 'model.json'))).toBe(true);
+    oneLineError(hafif('distill', '--teacher', path.join(tmp, 'student.onnx'), '--dataset', 'mnist', '--limit', '64', '--no-cache-teacher-logits',
+      '--out', path.join(tmp, 'no-cache')), /needs cacheTeacherLogits/);
+  });
+
   it('a truncated or corrupt .onnx is a one-line error with exit code 2', () => {
     const good = readFileSync(path.join(tmp, 'student.onnx'));
     writeFileSync(path.join(tmp, 'truncated.onnx'), good.subarray(0, Math.floor(good.length / 2)));

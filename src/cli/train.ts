@@ -11,6 +11,7 @@ import {fit, kerasAdam} from '../train/index.js';
 import {UsageError} from '../util/registry.js';
 import {addDataFlags, defaultModels, prepare, summarize, type DataFlags, type RunResult} from './common.js';
 import {RECOMMENDED_SETTINGS, saveModel} from './demo.js';
+import {OnnxModel, onnxTeacher} from '../export/index.js';
 import {evaluateOnnxCommand, isOnnxPath} from './onnx.js';
 import {oneOf, parsePositive, parsePositiveInt, parseUnit} from './options.js';
 import {phaseProgress} from './progress.js';
@@ -29,6 +30,7 @@ interface DistillFlags extends TrainFlags {
   readonly temperature?: number;
   readonly distillationLoss?: 'kl' | 'mse';
   readonly cacheTeacherLogits: boolean;
+  readonly threads?: number;
 }
 
 function printRun(run: RunResult, json: boolean | undefined, savedTo?: string): void {
@@ -94,7 +96,8 @@ export function trainCommand(): Command {
 export function distillCommand(): Command {
   const cmd = new Command('distill')
     .description('distill a trained teacher (a saved tfjs model) into a student from the registry')
-    .requiredOption('--teacher <dir>', 'directory of the teacher (model.json + weights)')
+    .requiredOption('--teacher <dir>', 'directory of the teacher (model.json + weights), or FILE.onnx run in onnxruntime-node')
+    .option('--threads <n>', 'onnxruntime intra-op threads, for an .onnx teacher (default 1)', parsePositiveInt)
     .option('--student <name>', 'student model from the registry (default: keras-student; cifar-student for cifar10)')
     .option('--epochs <n>', `student epochs (default ${RECOMMENDED_SETTINGS.epochsStudent})`, parsePositiveInt)
     .option('--alpha <a>', `weight of the hard-label loss, in [0, 1] (default ${RECOMMENDED_SETTINGS.alpha})`, parseUnit)
@@ -108,7 +111,9 @@ export function distillCommand(): Command {
     const studentName = flags.student ?? defaultModels(flags.dataset).student;
     createModel(studentName, {inputShape: [1, 1, 1], numClasses: 1}).dispose();
     const {data} = await prepare(flags);
-    const teacher = await loadModel(flags.teacher);
+    // An .onnx teacher (e.g. trained in PyTorch or Keras) runs in onnxruntime-node, once per example.
+    const onnx = isOnnxPath(flags.teacher) ? await OnnxModel.load(flags.teacher, {threads: flags.threads ?? 1}) : null;
+    const teacher = onnx ? onnxTeacher(onnx) : await loadModel(flags.teacher);
     const student = createModel(studentName, {inputShape: data.inputShape, numClasses: data.numClasses, seed: flags.seed + 1});
     const train = toTensors(data.train, data.inputShape);
     const val = toTensors(data.validation ?? data.test, data.inputShape);
@@ -116,7 +121,8 @@ export function distillCommand(): Command {
     const epochs = flags.epochs ?? RECOMMENDED_SETTINGS.epochsStudent;
     const p = phaseProgress('distill', epochs, Math.ceil(data.train.count / flags.batchSize), flags.json);
     try {
-      checkInputShape(teacher, data.inputShape, `teacher ${flags.teacher}`);
+      if (onnx) onnx.checkFits(data.inputShape, data.numClasses, `teacher ${flags.teacher}`);
+      else checkInputShape(teacher as tfl.LayersModel, data.inputShape, `teacher ${flags.teacher}`);
       const distiller = new Distiller({teacher, student});
       distiller.compile({
         optimizer,
@@ -136,7 +142,8 @@ export function distillCommand(): Command {
     } finally {
       p.stop();
       optimizer.dispose();
-      teacher.dispose();
+      if (onnx) await onnx.dispose();
+      else (teacher as tfl.LayersModel).dispose();
       student.dispose();
       tf.dispose([train.x, train.y, val.x, val.y]);
     }

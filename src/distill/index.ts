@@ -1,5 +1,5 @@
 export {Distiller, distillerLoss} from './distiller.js';
-export type {DistillerCompileOptions, DistillerFitOptions, DistillerLossTerms, DistillerModels} from './distiller.js';
+export type {DistillerCompileOptions, DistillerFitOptions, DistillerLossTerms, DistillerModels, LogitsTeacher} from './distiller.js';
 export {
   KERAS_EPSILON,
   asLogits,

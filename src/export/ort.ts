@@ -5,6 +5,7 @@ import {createRequire} from 'node:module';
 
 import type * as Ort from 'onnxruntime-node';
 
+import type {LogitsTeacher} from '../distill/index.js';
 import {UsageError} from '../util/registry.js';
 import {decodeModel} from './onnx_proto.js';
 
@@ -218,4 +219,22 @@ export async function evaluateOnnx(model: OnnxModel, images: Float32Array, label
   const logits = await model.predict(images, count, batchSize);
   const seconds = (performance.now() - t0) / 1000;
   return {...logitMetrics(logits, labels, classes), imagesPerSecond: count / Math.max(seconds, 1e-9)};
+}
+
+/**
+ * An ONNX classifier (outputting logits) as a Distiller teacher: the Distiller runs it once per
+ * training example and caches its logits.
+ * @example new Distiller({teacher: onnxTeacher(await OnnxModel.load('teacher.onnx')), student});
+ */
+export function onnxTeacher(model: OnnxModel, batchSize = 256): LogitsTeacher {
+  const shape = model.exampleShape;
+  const classes = model.outputDims[1];
+  if (shape.some((d) => d === null) || model.outputDims.length !== 2 || classes == null) {
+    throw new UsageError(`${model.path}: a teacher needs a fixed example shape and [?, classes] logits, got [${model.inputDims}] → [${model.outputDims}]`);
+  }
+  return {
+    inputShape: shape as number[],
+    numClasses: classes,
+    logits: (x, count) => model.predict(x, count, batchSize),
+  };
 }
