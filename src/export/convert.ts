@@ -8,7 +8,7 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 
 import {UsageError} from '../util/registry.js';
-import {GraphBuilder} from './onnx_proto.js';
+import {GraphBuilder, OPSET} from './onnx_proto.js';
 
 export type Layout = 'nchw' | 'nhwc' | 'plain';
 
@@ -17,6 +17,8 @@ export interface Value {
   readonly name: string;
   readonly layout: Layout;
   readonly shape: readonly (number | null)[];
+  /** Scale of the int8 activation this value was dequantized from (QDQ export), if any. */
+  readonly qscale?: number;
 }
 
 /** How weights and activations are written: float, or int8 with QuantizeLinear/DequantizeLinear pairs. */
@@ -81,6 +83,8 @@ export interface ConvertOptions {
   readonly quantizer?: Quantizer;
   /** Fold batch norm into a preceding conv/dense. @default true */
   readonly foldBatchNorm?: boolean;
+  /** Rewrites the finished graph (e.g. QDQ → QOperator); returns extra opsets it needs. */
+  readonly rewrite?: (g: GraphBuilder) => {domain: string; version: number}[];
 }
 
 // NHWC axis (with batch) → NCHW axis, for rank 4.
@@ -128,6 +132,18 @@ function bnFolds(model: tfl.LayersModel): Map<string, BnFold> {
   return folds;
 }
 
+/** Ids of symbolic tensors whose only consumer is a ReLU layer. */
+function feedsOnlyRelu(model: tfl.LayersModel): Set<number> {
+  const uses = new Map<number, string[]>();
+  for (const layer of model.layers) {
+    for (const node of nodesOf(layer)) for (const t of node.inputTensors) uses.set(t.id, [...(uses.get(t.id) ?? []), layer.getClassName()]);
+  }
+  for (const o of model.outputs) uses.set(o.id, [...(uses.get(o.id) ?? []), 'output']);
+  const out = new Set<number>();
+  for (const [id, users] of uses) if (users.length === 1 && users[0] === 'ReLU') out.add(id);
+  return out;
+}
+
 /** Batch norm at inference as y = x·mul + add per channel. */
 export function bnAffine(bn: tfl.layers.Layer, cfg: {epsilon: number; center: boolean; scale: boolean}): [Float32Array, Float32Array] {
   const w = bn.getWeights().map((t) => t.dataSync() as Float32Array);
@@ -153,7 +169,7 @@ export function bnAffine(bn: tfl.layers.Layer, cfg: {epsilon: number; center: bo
  * @throws UsageError naming the first layer whose class has no handler (nothing is produced).
  */
 export function convertModel(model: tfl.LayersModel, options: ConvertOptions = {}): Uint8Array {
-  const {layout = 'nhwc', quantizer = floatQuantizer, foldBatchNorm = true} = options;
+  const {layout = 'nhwc', quantizer = floatQuantizer, foldBatchNorm = true, rewrite} = options;
   if (model.inputs.length !== 1 || model.outputs.length !== 1) {
     throw new UsageError(`ONNX export supports models with one input and one output, got ${model.inputs.length} and ${model.outputs.length}`);
   }
@@ -185,11 +201,12 @@ export function convertModel(model: tfl.LayersModel, options: ConvertOptions = {
     const done = transposes.get(key);
     if (done) return done;
     const perm = want === 'nchw' ? [0, 3, 1, 2] : [0, 2, 3, 1];
-    const out: Value = {name: g.op('Transpose', [v.name], `${v.name}_${want}`, {perm}), layout: want, shape: v.shape};
+    const out: Value = {name: g.op('Transpose', [v.name], `${v.name}_${want}`, {perm}), layout: want, shape: v.shape, qscale: v.qscale};
     transposes.set(key, out);
     return out;
   };
   const folds = foldBatchNorm ? bnFolds(model) : new Map<string, BnFold>();
+  const beforeRelu = feedsOnlyRelu(model);
   const foldedBns = new Set([...folds.values()].map((f) => f.bnName));
 
   for (const layer of model.layers) {
@@ -218,7 +235,8 @@ export function convertModel(model: tfl.LayersModel, options: ConvertOptions = {
         v = {...v, shape: out.shape};
       }
       // A layer whose BN is folded into it is quantized at the BN's output instead.
-      if (!folds.has(layer.name)) v = quantizer.activation(g, layer.name, v);
+      // An output that only feeds a ReLU is quantized after the ReLU (ORT then fuses conv + ReLU).
+      if (!folds.has(layer.name) && !beforeRelu.has(out.id)) v = quantizer.activation(g, layer.name, v);
       values.set(out.id, v);
     }
   }
@@ -230,5 +248,7 @@ export function convertModel(model: tfl.LayersModel, options: ConvertOptions = {
   const outDims: (number | string)[] = outShape.map((d, i) => (i === 0 ? 'N' : (d as number)));
   const declaredOut = outShape.length === 4 && result.layout === 'nchw' ? [outDims[0], outDims[3], outDims[1], outDims[2]] : outDims;
   g.outputs.push(GraphBuilder.valueInfo(outName, declaredOut));
-  return g.serialize(model.name, `exported by hafif from a TensorFlow.js model (${model.layers.length} layers)`);
+  const extra = rewrite ? rewrite(g) : [];
+  return g.serialize(model.name, `exported by hafif from a TensorFlow.js model (${model.layers.length} layers)`,
+    [{domain: '', version: OPSET}, ...extra]);
 }

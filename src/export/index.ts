@@ -5,6 +5,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 
 import {writeFileAtomic} from '../util/atomic.js';
 import {convertModel, type ConvertOptions} from './convert.js';
+import {qdqQuantizer, toQOperator, type Int8Scheme, type QuantizationFile} from './int8.js';
 
 export {convertModel, exportableLayerClasses, registerLayerHandler, floatQuantizer} from './convert.js';
 export type {ConvertOptions, HandlerContext, LayerHandler, Layout, Quantizer, Value} from './convert.js';
@@ -22,4 +23,32 @@ export async function exportOnnx(model: tfl.LayersModel, file: string, options: 
   const bytes = convertModel(model, options);
   await writeFileAtomic(file, bytes);
   return bytes;
+}
+
+export {calibrateMinMax, int8Range, QUANTIZATION_JSON, qdqQuantizer, readQuantization, toQOperator, weightsSha256} from './int8.js';
+export type {ActivationRange, Int8Scheme, QuantizationFile} from './int8.js';
+
+/** How int8 ONNX is written. */
+export type Int8Format = 'qdq' | 'qoperator';
+
+/** Options of {@link exportOnnxInt8}. */
+export interface Int8ExportOptions {
+  /** The calibration (quantization.json, or calibrateMinMax). */
+  readonly calibration: QuantizationFile;
+  /** @default 'qdq' */
+  readonly format?: Int8Format;
+  /** @default 's8s8' */
+  readonly scheme?: Int8Scheme;
+  /** @default 'nhwc' */
+  readonly layout?: 'nhwc' | 'nchw';
+}
+
+/**
+ * Exports `model` as int8 ONNX: per-channel symmetric int8 weights (from the weights themselves,
+ * after batch norm is folded), per-tensor activations from the calibration, int32 biases.
+ * @example await exportOnnxInt8(model, 'student-int8.onnx', {calibration: calibrateMinMax(model, x, info)});
+ */
+export async function exportOnnxInt8(model: tfl.LayersModel, file: string, options: Int8ExportOptions): Promise<Uint8Array> {
+  const {calibration, format = 'qdq', scheme = 's8s8', layout = 'nhwc'} = options;
+  return exportOnnx(model, file, {layout, quantizer: qdqQuantizer(calibration, scheme), rewrite: format === 'qoperator' ? toQOperator : undefined});
 }

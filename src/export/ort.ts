@@ -96,8 +96,12 @@ export class OnnxModel {
     }
     const dimsOf = (v: (typeof inputs)[number]): Dims =>
       (v.type?.tensorType?.shape?.dim ?? []).map((d) => (d.dimValue != null && Number(d.dimValue) > 0 ? Number(d.dimValue) : null));
+    // Weights, not the scales and zero points of quantized tensors.
+    const quantParams = new Set<string>();
+    const paramSlots: Record<string, number[]> = {QuantizeLinear: [1, 2], DequantizeLinear: [1, 2], QLinearConv: [1, 2, 4, 5, 6, 7], QGemm: [1, 2, 4, 5, 7, 8]};
+    for (const n of graph.node) for (const i of paramSlots[n.opType ?? ''] ?? []) if (n.input?.[i]) quantParams.add(n.input[i]);
     let params = 0;
-    for (const t of initializers) params += (t.dims ?? []).reduce((a: number, b) => a * Number(b), 1);
+    for (const t of initializers) if (!quantParams.has(t.name as string)) params += (t.dims ?? []).reduce((a: number, b) => a * Number(b), 1);
     const {threads = 1, profilePrefix, optimization = 'all'} = options;
     let session: Ort.InferenceSession;
     try {
@@ -106,6 +110,7 @@ export class OnnxModel {
         interOpNumThreads: 1,
         executionMode: 'sequential',
         graphOptimizationLevel: optimization,
+        logSeverityLevel: 3, // errors only: ORT's warnings are not the user's business
         ...(profilePrefix ? {enableProfiling: true, profileFilePrefix: profilePrefix} : {}),
       });
     } catch (e) {
