@@ -4,6 +4,7 @@ import {Command, CommanderError} from 'commander';
 
 import {UsageError} from '../util/registry.js';
 import {demoCommand} from './demo.js';
+import {benchInferenceCommand} from './bench_inference.js';
 import {exportCommand} from './onnx.js';
 import {distillCommand, evaluateCommand, trainCommand} from './train.js';
 
@@ -16,7 +17,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const cmd of [demoCommand(), trainCommand(), distillCommand(), evaluateCommand(), exportCommand()]) {
+  for (const cmd of [demoCommand(), trainCommand(), distillCommand(), evaluateCommand(), exportCommand(), benchInferenceCommand()]) {
     program.addCommand(cmd.exitOverride().showHelpAfterError('(run with --help for usage)'));
   }
   return program;

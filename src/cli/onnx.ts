@@ -38,7 +38,7 @@ export const DEFAULT_INT8_SCHEME: Int8Scheme = 's8s8';
  * The model's calibration: FILE, else DIR/quantization.json (from `hafif quantize --dtype int8`),
  * else min/max on the first N training examples of the dataset flags (never the test split).
  */
-async function calibrationFor(model: tfl.LayersModel, flags: ExportFlags): Promise<{q: QuantizationFile; source: string}> {
+export async function calibrationFor(model: tfl.LayersModel, flags: DataFlags & {model: string; calibration?: string; calibrationExamples: number}): Promise<{q: QuantizationFile; source: string}> {
   const sha = await weightsSha256(flags.model);
   const beside = path.join(flags.model.endsWith('.json') ? path.dirname(flags.model) : flags.model, QUANTIZATION_JSON);
   const file = flags.calibration ?? (existsSync(beside) ? beside : undefined);

@@ -13,6 +13,8 @@ export {tfPads} from './handlers.js';
 export {evaluateOnnx, logitMetrics, onnxTeacher, OnnxModel, loadOrt, ortAvailable, ORT_INSTALL_HINT} from './ort.js';
 export type {Dims, OnnxEvaluation, OnnxSessionOptions} from './ort.js';
 export {decodeModel, OPSET} from './onnx_proto.js';
+export {benchInference, ortEngine, tfjsEngine} from './bench.js';
+export type {InferenceBenchOptions, InferenceBenchRow, InferenceEngine} from './bench.js';
 
 /**
  * Exports `model` as ONNX to `file`, atomically: the whole graph is built before anything is
