@@ -54,3 +54,5 @@ export async function exportOnnxInt8(model: tfl.LayersModel, file: string, optio
   const {calibration, format = 'qdq', scheme = 's8s8', layout = 'nhwc'} = options;
   return exportOnnx(model, file, {layout, quantizer: qdqQuantizer(calibration, scheme), rewrite: format === 'qoperator' ? toQOperator : undefined});
 }
+export {browserUnavailable, CHROMIUM, CHROMIUM_FLAGS, runInBrowser} from './browser.js';
+export type {BrowserEngine, BrowserModel, BrowserResult, BrowserRunOptions} from './browser.js';
