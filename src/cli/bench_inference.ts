@@ -1,6 +1,7 @@
 // `hafif bench-inference`: latency and images/s of saved models at batch 1 and 32 on tfjs-native,
 // tfjs-cpu, ORT float and ORT int8, side by side in one run, with equal stated threads.
 import {Command, Option} from 'commander';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import Table from 'cli-table3';
 import {mkdir, mkdtemp, readdir, readFile, rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
@@ -9,7 +10,7 @@ import {gzipSync} from 'node:zlib';
 
 import {addon, nativeAvailable} from '../backend/index.js';
 import {
-  benchInference, exportOnnx, exportOnnxInt8, OnnxModel, ortEngine, tfjsEngine, type InferenceBenchRow, type InferenceEngine,
+  benchInference, exportOnnx, exportOnnxInt8, OnnxModel, ortEngine, runInBrowser, tfjsEngine, type InferenceBenchRow, type InferenceEngine,
   type Int8Format, type Int8Scheme,
 } from '../export/index.js';
 import {formatBytes} from '../models/index.js';
@@ -28,6 +29,7 @@ interface BenchFlags extends DataFlags {
   readonly int8Variants: 'default' | 'all';
   readonly engines?: string[];
   readonly profile?: string;
+  readonly browser?: boolean;
 }
 
 const ALL_VARIANTS: readonly [Int8Format, Int8Scheme][] = [
@@ -69,6 +71,7 @@ export function benchInferenceCommand(): Command {
       .choices(['default', 'all']).default('default'))
     .option('--engines <names...>', 'only these engines (tfjs-native, tfjs-cpu, ort-float, ort-int8)')
     .option('--profile <dir>', 'also write ORT profiles of float and int8 at the largest batch size into DIR and summarize them')
+    .option('--browser', 'also time tfjs (cpu, wasm) and onnxruntime-web (float, int8) in headless Chromium, 1 thread')
     .option('--calibration <file>', 'quantization.json for the int8 models (default: beside each model, else min/max on the training data)')
     .option('--calibration-examples <n>', 'training examples for an on-the-spot min/max calibration', parsePositiveInt, 512);
   addDataFlags(cmd);
@@ -85,6 +88,7 @@ export function benchInferenceCommand(): Command {
       for (const dir of flags.model) {
         const model = await loadModel(dir);
         const sessions: OnnxModel[] = [];
+        let cpuCopy: tfl.LayersModel | undefined;
         try {
           const got = model.inputs[0].shape.slice(1);
           if (got.join() !== data.inputShape.join()) {
@@ -95,7 +99,12 @@ export function benchInferenceCommand(): Command {
           const weights = await readFile(path.join(dir, 'weights.bin')).catch(() => null);
           if (weights) artifacts.push({engine: 'tfjs (weights.bin)', bytes: weights.length, gzipBytes: gzipSync(weights).length});
           if (nativeAvailable() && want('tfjs-native')) engines.push(tfjsEngine('tfjs-native', model, 'native'));
-          if (want('tfjs-cpu')) engines.push(tfjsEngine('tfjs-cpu', model, 'cpu'));
+          // Its own copy: tfjs moves a tensor's data to whichever backend reads it, so one model
+          // shared by two backends would be copied back and forth on every call.
+          if (want('tfjs-cpu')) {
+            cpuCopy = await loadModel(dir);
+            engines.push(tfjsEngine('tfjs-cpu', cpuCopy, 'cpu'));
+          }
           const base = path.join(tmp, path.basename(path.resolve(dir)));
           const onnxFiles: [string, string][] = [];
           if (want('ort-float')) {
@@ -120,6 +129,18 @@ export function benchInferenceCommand(): Command {
             engines.push(ortEngine(name, s));
           }
           const rows = await benchInference(engines, x, count, {batchSizes: flags.batchSizes, rounds: flags.rounds, seconds: flags.seconds});
+          if (flags.browser) {
+            const inBrowser = [{name: 'tfjs', path: dir}, ...onnxFiles.map(([name, file]) => ({name, path: file}))];
+            const nb = Math.max(...flags.batchSizes);
+            const results = await runInBrowser(inBrowser, {x: x.subarray(0, nb * h * w * c), count: nb, inputShape: data.inputShape,
+              batchSizes: flags.batchSizes, seconds: flags.seconds * flags.rounds});
+            for (const r of results) {
+              const engine = r.engine === 'ort-web-wasm' ? `browser ${r.model.replace(/^ort-/, 'ort-web ')}` : `browser ${r.engine}`;
+              for (const b of flags.batchSizes) {
+                rows.push({engine, batchSize: b, msPerImage: 1000 / r.imagesPerSecond[b], imagesPerSecond: r.imagesPerSecond[b], images: 0});
+              }
+            }
+          }
           const entry: (typeof report)[number] = {model: path.resolve(dir), artifacts, rows};
           if (flags.profile) {
             entry.profiles = {};
@@ -142,6 +163,7 @@ export function benchInferenceCommand(): Command {
         } finally {
           for (const s of sessions) await s.dispose();
           model.dispose();
+          cpuCopy?.dispose();
         }
       }
     } finally {
@@ -162,7 +184,8 @@ export function benchInferenceCommand(): Command {
       });
       const engines = [...new Set(m.rows.map((r) => r.engine))];
       for (const e of engines) {
-        const a = m.artifacts.find((x) => x.engine === e) ?? (e.startsWith('tfjs') ? m.artifacts.find((x) => x.engine.startsWith('tfjs')) : undefined);
+        const key = e.replace(/^browser ort-web /, 'ort-');
+        const a = m.artifacts.find((x) => x.engine === key) ?? (/tfjs/.test(e) ? m.artifacts.find((x) => x.engine.startsWith('tfjs')) : undefined);
         t.push([e, a ? formatBytes(a.bytes) : '', a ? formatBytes(a.gzipBytes) : '', ...flags.batchSizes.flatMap((b) => {
           const r = m.rows.find((x) => x.engine === e && x.batchSize === b);
           return r ? [r.msPerImage.toFixed(3), Math.round(r.imagesPerSecond).toLocaleString('en-US')] : ['', ''];

@@ -73,6 +73,22 @@ describe.skipIf(!ortAvailable())('hafif export / evaluate FILE.onnx', () => {
       '--out', path.join(tmp, 'no-cache')), /needs cacheTeacherLogits/);
   });
 
+  it('bench-inference --json: every engine at batch 1 and 32, threads stated', () => {
+    const r = hafif('bench-inference', '--model', student, '--rounds', '1', '--seconds', '0.05', '--limit', '64', '--json');
+    expect(r.stderr).not.toMatch(/Error|\n\s+at /);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({threads: 1, tfjsCpuThreads: 1, batchSizes: [1, 32]});
+    const rows = out.models[0].rows as {engine: string; batchSize: number; imagesPerSecond: number; msPerImage: number}[];
+    const engines = [...new Set(rows.map((x) => x.engine))];
+    expect(engines).toEqual(expect.arrayContaining(['tfjs-cpu', 'ort-float', 'ort-int8']));
+    expect(rows).toHaveLength(engines.length * 2);
+    for (const row of rows) expect(row.imagesPerSecond * row.msPerImage).toBeCloseTo(1000, 6);
+    const sizes = out.models[0].artifacts as {engine: string; bytes: number}[];
+    const float = sizes.find((a) => a.engine === 'ort-float')!.bytes;
+    expect(sizes.find((a) => a.engine === 'ort-int8')!.bytes).toBeLessThan(float / 2);
+  });
+
   it('a truncated or corrupt .onnx is a one-line error with exit code 2', () => {
     const good = readFileSync(path.join(tmp, 'student.onnx'));
     writeFileSync(path.join(tmp, 'truncated.onnx'), good.subarray(0, Math.floor(good.length / 2)));

@@ -12,7 +12,10 @@ export interface InferenceEngine {
   run(x: Float32Array, n: number): Promise<void>;
 }
 
-/** A tfjs model on a tfjs backend (switched to before each run). */
+/**
+ * A tfjs model on a tfjs backend (switched to before each run). Give each backend its own copy of
+ * the model: tfjs moves weights to the backend that reads them.
+ */
 export function tfjsEngine(name: string, model: tfl.LayersModel, backend: BackendName): InferenceEngine {
   const shape = model.inputs[0].shape.slice(1) as number[];
   return {
