@@ -6,7 +6,7 @@ export default defineConfig({
     // The native addon and TensorFlow.js globals live per process: forks isolate them.
     pool: 'forks',
     maxWorkers: 2,
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
+    testTimeout: 600_000,
+    hookTimeout: 600_000,
   },
 });

@@ -10,4 +10,5 @@ export * from './train/index.js';
 export * from './models/index.js';
 export * from './io/index.js';
 export * from './data/index.js';
+export * from './experiment/index.js';
 export * from './export/index.js';

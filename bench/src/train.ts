@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type {LayersModel} from '@tensorflow/tfjs-layers';
 
-import {sparseCategoricalCrossentropy} from '../../dist/distill/losses.js';
+import {sparseCategoricalCrossentropy} from '../../dist/losses/index.js';
 import {kerasStudent, kerasTeacher} from '../../dist/models/keras.js';
 import {fitStep, kerasAdam} from '../../dist/train/trainer.js';
 

@@ -1,12 +1,8 @@
 // Flags and steps shared by the subcommands.
 import {Command, Option} from 'commander';
-import * as tf from '@tensorflow/tfjs-core';
-import type * as tfl from '@tensorflow/tfjs-layers';
 
 import {useBackend, type BackendName} from '../backend/index.js';
-import {datasetNames, loadDataset, toTensors, type Dataset} from '../data/index.js';
-import {modelSize} from '../models/index.js';
-import {evaluate, measureInference, type History} from '../train/index.js';
+import {datasetNames, loadDataset, type Dataset} from '../data/index.js';
 import {oneOf, parseNonNegativeInt, parsePositiveInt, parseUnit} from './options.js';
 
 export interface DataFlags {
@@ -26,7 +22,7 @@ export function addDataFlags(cmd: Command): Command {
     .addOption(new Option('--dataset <name>', 'dataset').choices(datasetNames()).default('mnist'))
     .option('--data-dir <dir>', 'read the dataset files from DIR instead of the embedded set or the download cache')
     .option('--limit <n>', 'use at most N training examples', parsePositiveInt)
-    .option('--validation-split <f>', 'hold out this fraction of the training set for validation (default: validate on the test set)', parseUnit)
+    .option('--validation-split <f>', 'hold out this fraction of the training set for the per-epoch validation figures (default: none; the test set is only read once, at the end)', parseUnit)
     .option('--seed <n>', 'seed of data splits, shuffling and weight initialization', parseNonNegativeInt, 0)
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend').argParser(oneOf(['native', 'cpu'] as const)).default('native'))
     .option('--batch-size <n>', 'examples per training step', parsePositiveInt, 32)
@@ -46,55 +42,3 @@ export async function prepare(flags: DataFlags, onProgress?: (msg: string) => vo
   return {backend, data};
 }
 
-/** One trained model's line in results.json. */
-export interface RunResult {
-  readonly name: string;
-  readonly model: string;
-  readonly params: number;
-  readonly bytes: number;
-  readonly testAccuracy: number;
-  readonly testLoss: number;
-  readonly trainSeconds: number;
-  readonly inferenceImagesPerSecond: number;
-  readonly history: readonly Record<string, number>[];
-}
-
-/** Test metrics, size and inference speed of a trained model. */
-export function summarize(name: string, modelName: string, model: tfl.LayersModel, data: Dataset, trainSeconds: number,
-  history: History): RunResult {
-  const {x, y} = toTensors(data.test, data.inputShape);
-  try {
-    const {loss, accuracy} = evaluate(model, x, y);
-    const speed = measureInference(model, x, {batchSize: 256});
-    const size = modelSize(model);
-    return {
-      name,
-      model: modelName,
-      params: size.params,
-      bytes: size.bytes,
-      testAccuracy: accuracy,
-      testLoss: loss,
-      trainSeconds,
-      inferenceImagesPerSecond: speed.imagesPerSecond,
-      history: history.map((h) => ({
-        epoch: h.epoch,
-        loss: h.loss,
-        accuracy: h.accuracy,
-        valLoss: h.valLoss,
-        valAccuracy: h.valAccuracy,
-        ...(h.studentLoss != null ? {studentLoss: h.studentLoss, distillationLoss: h.distillationLoss} : {}),
-      })),
-    };
-  } finally {
-    tf.dispose([x, y]);
-  }
-}
-
-/**
- * The teacher and student for a dataset. For the 28×28 datasets hafif recommends the deeper
- * conv-BN teacher (the README's search); `keras` gives the Keras example's own pair.
- */
-export function defaultModels(dataset: string, recipe: 'recommended' | 'keras' = 'recommended'): {teacher: string; student: string} {
-  if (dataset === 'cifar10') return {teacher: 'cifar-teacher', student: 'cifar-student'};
-  return {teacher: recipe === 'keras' ? 'keras-teacher' : 'deep-teacher', student: 'keras-student'};
-}

@@ -1,27 +1,24 @@
-// `hafif demo`: the seed article's whole experiment on one dataset.
+// `hafif demo`: the seed article's experiment on one dataset.
 import {Command, Option} from 'commander';
-import Table from 'cli-table3';
 import path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
-import {formatBytes, formatCount} from '../models/index.js';
+import {
+  KERAS_SETTINGS,
+  RECOMMENDED_SETTINGS,
+  comparisonTable,
+  defaultModels,
+  runExperiment,
+  type ExperimentReport,
+  type ExperimentSettings,
+} from '../experiment/index.js';
 import {writeFileAtomic} from '../util/atomic.js';
-import {addDataFlags, defaultModels, prepare, type DataFlags, type RunResult} from './common.js';
-import {KERAS_SETTINGS, runExperiment, type ExperimentSettings} from './experiment.js';
+import {addDataFlags, prepare, type DataFlags} from './common.js';
 import {oneOf, parsePositive, parsePositiveInt, parseUnit} from './options.js';
 import {phaseProgress} from './progress.js';
+import {interruptible} from './signals.js';
 
-/**
- * hafif's recommended settings, from the search in the README: the deeper conv-BN teacher (see
- * `defaultModels`), alpha 0.9 (mostly hard labels) and the squared difference of logits as the
- * distillation loss. On the embedded digits this beat the same student trained from scratch by
- * 1.2 points at 3 epochs, over 3 seeds; the Keras recipe lost by 2.3.
- */
-export const RECOMMENDED_SETTINGS = {
-  ...KERAS_SETTINGS,
-  alpha: 0.9,
-  distillationLoss: 'mse',
-} as const;
+export {RECOMMENDED_SETTINGS};
 
 interface DemoFlags extends DataFlags {
   readonly teacher?: string;
@@ -35,17 +32,12 @@ interface DemoFlags extends DataFlags {
   readonly kerasSettings?: boolean;
   readonly cacheTeacherLogits: boolean;
   readonly out: string;
+  readonly resume?: string;
+  readonly checkpointEvery?: number;
 }
 
 /** The shape of `results.json`. */
-export interface DemoResults {
-  readonly dataset: string;
-  readonly trainSize: number;
-  readonly testSize: number;
-  readonly backend: string;
-  readonly settings: ExperimentSettings;
-  readonly runs: RunResult[];
-}
+export type DemoResults = ExperimentReport;
 
 export function demoCommand(): Command {
   const cmd = new Command('demo')
@@ -60,7 +52,9 @@ export function demoCommand(): Command {
     .option('--learning-rate <lr>', `Adam learning rate (default ${RECOMMENDED_SETTINGS.learningRate})`, parsePositive)
     .option('--keras-settings', "the Keras example's recipe: its teacher trained 5 epochs, students 3, batch 32, Adam 1e-3, alpha 0.1, T 10, kl (explicit flags still win)")
     .option('--no-cache-teacher-logits', "run the teacher on every batch instead of once per example (same result, slower)")
-    .option('--out <dir>', 'where results.json and the three models go', './hafif-out');
+    .option('--out <dir>', 'the run directory: results.json, the three models, run.json and checkpoints', './hafif-out')
+    .option('--resume <dir>', 'continue the run in DIR (same settings) from its last checkpoint')
+    .option('--checkpoint-every <n>', 'also checkpoint every N steps (checkpoints are kept at every epoch end and on Ctrl-C)', parsePositiveInt);
   addDataFlags(cmd);
   return cmd.action(async (flags: DemoFlags) => {
     await demo(flags);
@@ -88,16 +82,31 @@ async function demo(flags: DemoFlags): Promise<void> {
   const settings = settingsFrom(flags);
   const quiet = flags.json === true && process.stderr.isTTY !== true;
   const {backend, data} = await prepare(flags, (msg) => process.stderr.write(`${msg}\n`));
-  const out = path.resolve(flags.out);
-  const {runs} = await runExperiment(data, settings, {
-    progress: (phase, epochs, steps) => phaseProgress(phase, epochs, steps, quiet),
-    trained: (name, model) => saveModel(model, path.join(out, name)),
-    cacheTeacherLogits: flags.cacheTeacherLogits,
+  const out = path.resolve(flags.resume ?? flags.out);
+  const {runs} = await interruptible(async (signal) => {
+    try {
+      return await runExperiment(data, settings, {
+        progress: (phase, epochs, steps) => phaseProgress(phase, epochs, steps, quiet),
+        cacheTeacherLogits: flags.cacheTeacherLogits,
+        runDir: out,
+        resume: flags.resume != null,
+        checkpointEvery: flags.checkpointEvery,
+        signal,
+        onWarning: (m) => process.stderr.write(`hafif: warning: ${m}\n`),
+      });
+    } catch (e) {
+      if (signal.aborted) {
+        throw new Interrupted(`checkpoint saved in ${path.join(out, 'checkpoints')}; continue with: hafif demo --resume ${out}` +
+          (flags.json ? ' --json' : ''));
+      }
+      throw e;
+    }
   });
   const results: DemoResults = {
     dataset: data.name,
     trainSize: data.train.count,
     testSize: data.test.count,
+    validationSize: data.validation?.count ?? 0,
     backend,
     settings,
     runs,
@@ -111,30 +120,12 @@ async function demo(flags: DemoFlags): Promise<void> {
   }
 }
 
+/** A run stopped by a signal: the CLI prints where its checkpoint is and exits with 130. */
+export class Interrupted extends Error {
+  override readonly name = 'Interrupted';
+}
+
 export async function saveModel(model: tfl.LayersModel, dir: string): Promise<void> {
   await model.save(`file://${dir}`);
 }
 
-/** The comparison table: params, bytes, test accuracy and loss, train time, inference speed. */
-export function comparisonTable(r: DemoResults): string {
-  const t = new Table({
-    head: ['model', 'params', 'bytes', 'test accuracy', 'test loss', 'train time', 'inference img/s'],
-    colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right'],
-  });
-  for (const run of r.runs) {
-    t.push([
-      `${run.name} (${run.model})`,
-      formatCount(run.params),
-      formatBytes(run.bytes),
-      `${(run.testAccuracy * 100).toFixed(2)}%`,
-      run.testLoss.toFixed(4),
-      `${run.trainSeconds.toFixed(1)} s`,
-      formatCount(Math.round(run.inferenceImagesPerSecond)),
-    ]);
-  }
-  const s = r.settings;
-  const head = `${r.dataset}: ${r.trainSize} train / ${r.testSize} test, backend ${r.backend}; ` +
-    `alpha ${s.alpha}, ${s.distillationLoss === 'kl' ? `kl, T ${s.temperature}` : 'mse'}, teacher ${s.epochsTeacher} epochs, ` +
-    `students ${s.epochsStudent}, batch ${s.batchSize}`;
-  return `${head}\n${t.toString()}`;
-}

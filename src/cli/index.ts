@@ -38,6 +38,10 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`hafif: ${e.message}\n`);
       return EXIT_USAGE;
     }
+    if ((e as Error)?.name === 'Interrupted') {
+      process.stderr.write(`hafif: interrupted; ${(e as Error).message}\n`);
+      return 130;
+    }
     if ((e as Error)?.name === 'AbortError') {
       process.stderr.write('hafif: aborted\n');
       return 130;

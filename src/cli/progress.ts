@@ -1,10 +1,10 @@
 // Progress output for training phases: a live bar on a terminal, one line per epoch otherwise.
 import cliProgress from 'cli-progress';
 
-import type {EpochLogs, Logs, TrainCallbacks} from '../train/index.js';
+import type {Callback} from '../train/index.js';
 
 export interface PhaseProgress {
-  readonly callbacks: TrainCallbacks;
+  readonly callbacks: Callback;
   stop(): void;
 }
 
@@ -29,21 +29,21 @@ export function phaseProgress(phase: string, epochs: number, stepsPerEpoch: numb
     : null;
   let lossSum = 0;
   let seen = 0;
-  const callbacks: TrainCallbacks = {
-    onEpochBegin(epoch) {
+  const callbacks: Callback = {
+    onEpochBegin({epoch}) {
       lossSum = 0;
       seen = 0;
       bar?.start(stepsPerEpoch, 0, {epoch: epoch + 1, loss: '-', ips: '-'});
     },
-    onBatchEnd(_batch: number, logs: Logs, imagesPerSecond: number) {
+    onBatchEnd({logs, imagesPerSecond}) {
       lossSum += logs.loss ?? 0;
       seen++;
       bar?.increment(1, {loss: (lossSum / seen).toFixed(4), ips: Math.round(imagesPerSecond)});
     },
-    onEpochEnd(epoch: number, logs: EpochLogs) {
+    onEpochEnd({epoch, logs}) {
       bar?.stop();
       if (!tty) {
-        const parts = [`${phase} epoch ${epoch + 1}/${epochs}`, `loss ${logs.loss.toFixed(4)}`];
+        const parts = [`${phase} epoch ${epoch + 1}/${epochs}`, `loss ${(logs.loss ?? NaN).toFixed(4)}`];
         if (logs.accuracy != null) parts.push(`accuracy ${logs.accuracy.toFixed(4)}`);
         if (logs.valAccuracy != null) parts.push(`val accuracy ${logs.valAccuracy.toFixed(4)}`);
         if (logs.imagesPerSecond != null) parts.push(`${Math.round(logs.imagesPerSecond)} img/s`);

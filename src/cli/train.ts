@@ -1,20 +1,27 @@
 // `hafif train`, `hafif distill` and `hafif evaluate`: the demo's steps one at a time.
 import {Command, Option} from 'commander';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
-import {toTensors} from '../data/index.js';
-import {Distiller} from '../distill/index.js';
+import type {Dataset} from '../data/index.js';
+import {
+  RECOMMENDED_SETTINGS,
+  defaultModels,
+  runExperiment,
+  summarize,
+  type ExperimentOptions,
+  type ExperimentSettings,
+  type RunResult,
+} from '../experiment/index.js';
 import {createModel} from '../models/index.js';
-import {fit, kerasAdam} from '../train/index.js';
 import {UsageError} from '../util/registry.js';
-import {addDataFlags, defaultModels, prepare, summarize, type DataFlags, type RunResult} from './common.js';
-import {RECOMMENDED_SETTINGS, saveModel} from './demo.js';
 import {OnnxModel, onnxTeacher} from '../export/index.js';
+import {addDataFlags, prepare, type DataFlags} from './common.js';
+import {Interrupted} from './demo.js';
 import {evaluateOnnxCommand, isOnnxPath} from './onnx.js';
 import {oneOf, parsePositive, parsePositiveInt, parseUnit} from './options.js';
 import {phaseProgress} from './progress.js';
+import {interruptible} from './signals.js';
 
 interface TrainFlags extends DataFlags {
   readonly model?: string;
@@ -57,39 +64,83 @@ function checkInputShape(model: tfl.LayersModel, shape: readonly number[], what:
   }
 }
 
+/** --resume and --checkpoint-every, as on `hafif demo`. */
+function addRunFlags(cmd: Command): Command {
+  return cmd
+    .option('--resume', 'continue the run in --out from its last checkpoint (same flags)')
+    .option('--checkpoint-every <n>', 'also checkpoint every N steps (checkpoints are kept at every epoch end and on Ctrl-C)', parsePositiveInt);
+}
+
+interface RunFlags {
+  readonly resume?: boolean;
+  readonly checkpointEvery?: number;
+}
+
+/** Runs some phases of the experiment library with the model saved in `out` itself. */
+async function runPhases(
+  flags: DataFlags & RunFlags,
+  data: Dataset,
+  settings: ExperimentSettings,
+  out: string,
+  command: string,
+  extra: Pick<ExperimentOptions, 'phases' | 'teacher' | 'cacheTeacherLogits'>,
+): Promise<RunResult> {
+  const {runs} = await interruptible(async (signal) => {
+    try {
+      return await runExperiment(data, settings, {
+        ...extra,
+        progress: (phase, epochs, steps) => phaseProgress(phase, epochs, steps, flags.json),
+        runDir: out,
+        modelDir: () => out,
+        resume: flags.resume === true,
+        checkpointEvery: flags.checkpointEvery,
+        signal,
+        onWarning: (m) => process.stderr.write(`hafif: warning: ${m}\n`),
+      });
+    } catch (e) {
+      if (signal.aborted) {
+        throw new Interrupted(`checkpoint saved in ${path.join(out, 'checkpoints')}; continue with the same command and --resume (hafif ${command} ... --resume)`);
+      }
+      throw e;
+    }
+  });
+  return runs[runs.length - 1];
+}
+
+/** The experiment settings of a one-phase command, from the recommended ones and the flags. */
+function phaseSettings(flags: TrainFlags & Partial<DistillFlags>, teacher: string, student: string): ExperimentSettings {
+  return {
+    ...RECOMMENDED_SETTINGS,
+    teacher,
+    student,
+    epochsTeacher: flags.epochs ?? RECOMMENDED_SETTINGS.epochsTeacher,
+    epochsStudent: flags.epochs ?? RECOMMENDED_SETTINGS.epochsStudent,
+    batchSize: flags.batchSize,
+    learningRate: flags.learningRate ?? RECOMMENDED_SETTINGS.learningRate,
+    alpha: flags.alpha ?? RECOMMENDED_SETTINGS.alpha,
+    temperature: flags.temperature ?? RECOMMENDED_SETTINGS.temperature,
+    distillationLoss: flags.distillationLoss ?? RECOMMENDED_SETTINGS.distillationLoss,
+    seed: flags.seed,
+  };
+}
+
 export function trainCommand(): Command {
   const cmd = new Command('train')
     .description('train one model from the registry on a dataset (a teacher, or a student from scratch)')
     .requiredOption('--model <name>', 'model from the registry, e.g. keras-teacher')
     .option('--epochs <n>', `epochs (default ${RECOMMENDED_SETTINGS.epochsTeacher})`, parsePositiveInt)
     .option('--learning-rate <lr>', 'Adam learning rate (default 0.001)', parsePositive)
-    .option('--out <dir>', 'directory for model.json and weights.bin (default ./hafif-out/MODEL)');
+    .option('--out <dir>', 'directory for model.json and weights.bin, run.json and checkpoints (default ./hafif-out/MODEL)');
+  addRunFlags(cmd);
   addDataFlags(cmd);
-  return cmd.action(async (flags: TrainFlags) => {
+  return cmd.action(async (flags: TrainFlags & RunFlags) => {
     const name = flags.model as string;
     createModel(name, {inputShape: [1, 1, 1], numClasses: 1}).dispose(); // unknown names fail before data loads
     const {data} = await prepare(flags);
-    const model = createModel(name, {inputShape: data.inputShape, numClasses: data.numClasses, seed: flags.seed});
-    const epochs = flags.epochs ?? RECOMMENDED_SETTINGS.epochsTeacher;
-    const train = toTensors(data.train, data.inputShape);
-    const val = toTensors(data.validation ?? data.test, data.inputShape);
-    const optimizer = kerasAdam(flags.learningRate ?? RECOMMENDED_SETTINGS.learningRate);
-    const p = phaseProgress('train', epochs, Math.ceil(data.train.count / flags.batchSize), flags.json);
-    try {
-      const t0 = performance.now();
-      const history = await fit(model, train.x, train.y, {
-        epochs, batchSize: flags.batchSize, seed: flags.seed, optimizer, callbacks: p.callbacks, validationData: [val.x, val.y],
-      });
-      const run = summarize('model', name, model, data, (performance.now() - t0) / 1000, history);
-      const out = path.resolve(flags.out ?? path.join('hafif-out', name));
-      await saveModel(model, out);
-      printRun(run, flags.json, out);
-    } finally {
-      p.stop();
-      optimizer.dispose();
-      model.dispose();
-      tf.dispose([train.x, train.y, val.x, val.y]);
-    }
+    const out = path.resolve(flags.out ?? path.join('hafif-out', name));
+    const settings = phaseSettings(flags, name, defaultModels(flags.dataset).student);
+    const run = await runPhases(flags, data, settings, out, 'train', {phases: ['teacher']});
+    printRun({...run, name: 'model'}, flags.json, out);
   });
 }
 
@@ -105,47 +156,26 @@ export function distillCommand(): Command {
     .addOption(new Option('--distillation-loss <name>', `kl or mse (default ${RECOMMENDED_SETTINGS.distillationLoss})`).argParser(oneOf(['kl', 'mse'] as const)))
     .option('--learning-rate <lr>', 'Adam learning rate (default 0.001)', parsePositive)
     .option('--no-cache-teacher-logits', "run the teacher on every batch instead of once per example (same result, slower)")
-    .option('--out <dir>', 'directory for the distilled student (default ./hafif-out/distilled)');
+    .option('--out <dir>', 'directory for the distilled student, run.json and checkpoints (default ./hafif-out/distilled)');
+  addRunFlags(cmd);
   addDataFlags(cmd);
-  return cmd.action(async (flags: DistillFlags) => {
+  return cmd.action(async (flags: DistillFlags & RunFlags) => {
     const studentName = flags.student ?? defaultModels(flags.dataset).student;
     createModel(studentName, {inputShape: [1, 1, 1], numClasses: 1}).dispose();
     const {data} = await prepare(flags);
     // An .onnx teacher (e.g. trained in PyTorch or Keras) runs in onnxruntime-node, once per example.
     const onnx = isOnnxPath(flags.teacher) ? await OnnxModel.load(flags.teacher, {threads: flags.threads ?? 1}) : null;
     const teacher = onnx ? onnxTeacher(onnx) : await loadModel(flags.teacher);
-    const student = createModel(studentName, {inputShape: data.inputShape, numClasses: data.numClasses, seed: flags.seed + 1});
-    const train = toTensors(data.train, data.inputShape);
-    const val = toTensors(data.validation ?? data.test, data.inputShape);
-    const optimizer = kerasAdam(flags.learningRate ?? RECOMMENDED_SETTINGS.learningRate);
-    const epochs = flags.epochs ?? RECOMMENDED_SETTINGS.epochsStudent;
-    const p = phaseProgress('distill', epochs, Math.ceil(data.train.count / flags.batchSize), flags.json);
     try {
       if (onnx) onnx.checkFits(data.inputShape, data.numClasses, `teacher ${flags.teacher}`);
       else checkInputShape(teacher as tfl.LayersModel, data.inputShape, `teacher ${flags.teacher}`);
-      const distiller = new Distiller({teacher, student});
-      distiller.compile({
-        optimizer,
-        alpha: flags.alpha ?? RECOMMENDED_SETTINGS.alpha,
-        temperature: flags.temperature ?? RECOMMENDED_SETTINGS.temperature,
-        distillationLossFn: flags.distillationLoss ?? RECOMMENDED_SETTINGS.distillationLoss,
-      });
-      const t0 = performance.now();
-      const history = await distiller.fit(train.x, train.y, {
-        cacheTeacherLogits: flags.cacheTeacherLogits,
-        epochs, batchSize: flags.batchSize, seed: flags.seed, callbacks: p.callbacks, validationData: [val.x, val.y],
-      });
-      const run = summarize('distilled', studentName, student, data, (performance.now() - t0) / 1000, history);
       const out = path.resolve(flags.out ?? path.join('hafif-out', 'distilled'));
-      await saveModel(student, out);
+      const settings = phaseSettings(flags, path.resolve(flags.teacher), studentName);
+      const run = await runPhases(flags, data, settings, out, 'distill', {phases: ['distilled'], teacher, cacheTeacherLogits: flags.cacheTeacherLogits});
       printRun(run, flags.json, out);
     } finally {
-      p.stop();
-      optimizer.dispose();
       if (onnx) await onnx.dispose();
       else (teacher as tfl.LayersModel).dispose();
-      student.dispose();
-      tf.dispose([train.x, train.y, val.x, val.y]);
     }
   });
 }

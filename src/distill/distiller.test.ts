@@ -7,7 +7,7 @@ import {mulberry32} from '../util/random.js';
 import type {HostArray} from '../train/examples.js';
 import {kerasAdam} from '../train/trainer.js';
 import {Distiller, distillerLoss} from './distiller.js';
-import {distillationKL, distillationMSE, sparseCategoricalCrossentropy} from './losses.js';
+import {distillationKL, distillationMSE, sparseCategoricalCrossentropy} from '../losses/index.js';
 
 const LN2 = Math.log(2);
 const glorot = (seed: number) => tfl.initializers.glorotUniform({seed});

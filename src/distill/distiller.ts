@@ -1,27 +1,24 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
+import {asLogits, checkOutputKind, distillationLosses} from '../losses/index.js';
+import type {DistillationLossFn, DistillationLossName, OutputKind, StudentLossFn, StudentLossName} from '../losses/index.js';
 import {HostExamples, labelsToInt32, range} from '../train/examples.js';
 import type {Inputs, Labels} from '../train/examples.js';
 import {
-  batchAccuracy,
   checkPositiveInteger,
+  createTrainStep,
   evaluateExamples,
-  hostAccuracy,
-  hostLoss,
   kerasAdam,
   outputClasses,
   resolveStudentLoss,
   shapeString,
-  trainableVariables,
+  studentLossTerm,
   trainLoop,
   validationFn,
-} from '../train/trainer.js';
-import type {Evaluation, History, LoopOptions, Logs, StepFn} from '../train/trainer.js';
+} from '../train/index.js';
+import type {Batch, Evaluation, History, LoopOptions, LossTerm, TeacherSource} from '../train/index.js';
 import {UsageError} from '../util/registry.js';
-import {crossEntropyHost, distillationKLHost} from './host_kernels.js';
-import {asLogits, checkOutputKind, distillationKL, distillationLosses, sparseCategoricalCrossentropy} from './losses.js';
-import type {DistillationLossFn, DistillationLossName, OutputKind, StudentLossFn, StudentLossName} from './losses.js';
 
 /**
  * A teacher that is not a tfjs model (e.g. an ONNX model run in onnxruntime, trained in another
@@ -111,6 +108,8 @@ export function distillerLoss(
 }
 
 interface Compiled {
+  readonly studentLoss: StudentLossName | StudentLossFn;
+  readonly distillationLoss: DistillationLossName | DistillationLossFn;
   readonly optimizer: tf.Optimizer;
   readonly ownsOptimizer: boolean;
   readonly metrics: readonly 'accuracy'[];
@@ -179,6 +178,8 @@ export class Distiller {
       typeof distillationLossFn === 'function' ? distillationLossFn : distillationLosses.get(distillationLossFn);
     this.disposeOwnOptimizer();
     this.compiled = {
+      studentLoss: studentLossFn,
+      distillationLoss: distillationLossFn,
       optimizer: options.optimizer ?? kerasAdam(),
       ownsOptimizer: options.optimizer == null,
       metrics,
@@ -219,80 +220,22 @@ export class Distiller {
       outputs: this.studentOutputs,
     });
     const cached = cache ? await this.teacherLogits(examples, evalBatchSize) : null;
-    const vars = trainableVariables(this.student);
-    const withAccuracy = c.metrics.includes('accuracy');
-
-    const fused = c.studentLossFn === sparseCategoricalCrossentropy && c.distillationLossFn === distillationKL;
-    const fusedStep: StepFn = ({x: xb, y: yb, indices}) => {
-      // The built-in losses: both terms, the gradient of their weighted sum and the accuracy in one
-      // host pass over the logits (see hostLoss); the teacher's logits never become a tensor when cached.
-      const teacher = cached ? gatherRows(cached, numClasses, indices) : this.teacherValues(xb);
-      const labels = yb.dataSync();
-      const {alpha, temperature} = c;
-      const logs: Logs = {};
-      c.optimizer.minimize(
-        () => {
-          const logits = asLogits(this.student.apply(xb, {training: true}) as tf.Tensor, this.studentOutputs);
-          return hostLoss(logits, (z, n, k) => {
-            if (teacher.length !== n * k) {
-              throw new Error(`Distiller: teacher logits have ${teacher.length} values, expected ${n}×${k}`);
-            }
-            const ce = crossEntropyHost(labels, z, n, k, alpha);
-            const kd = distillationKLHost(teacher, z, n, k, temperature, 1 - alpha);
-            const grad = ce.grad as Float32Array;
-            const gs = kd.gradStudent as Float32Array;
-            for (let i = 0; i < grad.length; i++) grad[i] += gs[i];
-            const loss = alpha * ce.loss + (1 - alpha) * kd.loss;
-            return {
-              loss,
-              grad,
-              logs: {
-                loss,
-                studentLoss: ce.loss,
-                distillationLoss: kd.loss,
-                ...(withAccuracy ? {accuracy: hostAccuracy(labels, z, n, k)} : {}),
-              },
-            };
-          }, logs);
-        },
-        false,
-        vars,
-      );
-      return logs;
-    };
-    const step: StepFn = ({x: xb, y: yb, indices}) => {
-      const teacherLogits = cached
-        ? tf.tensor2d(gatherRows(cached, numClasses, indices), [indices.length, numClasses])
-        : this.runTeacher(xb);
-      // Kept out of minimize's scope for the logs; freed below.
-      const kept: {logits?: tf.Tensor; studentLoss?: tf.Scalar; distillationLoss?: tf.Scalar} = {};
-      let cost: tf.Scalar | null = null;
-      try {
-        cost = c.optimizer.minimize(
-          () => {
-            const logits = asLogits(this.student.apply(xb, {training: true}) as tf.Tensor, this.studentOutputs);
-            const terms = distillerLoss(yb, teacherLogits, logits, c);
-            kept.logits = tf.keep(logits);
-            kept.studentLoss = tf.keep(terms.studentLoss);
-            kept.distillationLoss = tf.keep(terms.distillationLoss);
-            return terms.loss;
-          },
-          true,
-          vars,
-        );
-        const {logits, studentLoss, distillationLoss} = kept as Required<typeof kept>;
-        return {
-          loss: (cost as tf.Scalar).dataSync()[0],
-          studentLoss: studentLoss.dataSync()[0],
-          distillationLoss: distillationLoss.dataSync()[0],
-          ...(withAccuracy ? {accuracy: batchAccuracy(yb, logits)} : {}),
-        };
-      } finally {
-        const leftovers = [kept.logits, kept.studentLoss, kept.distillationLoss].filter((t) => t != null);
-        tf.dispose([teacherLogits, ...(cost ? [cost] : []), ...leftovers]);
-      }
-    };
-    return trainLoop(examples, labels, fused ? fusedStep : step, {...options, validate});
+    const teacher: TeacherSource = cached
+      ? (batch: Batch) => gatherRows(cached, numClasses, batch.indices)
+      : (batch: Batch) => this.teacherValues(batch.x);
+    const step = createTrainStep({
+      model: this.student,
+      optimizer: c.optimizer,
+      outputs: this.studentOutputs,
+      teacher,
+      hooks: options.hooks,
+      accuracy: c.metrics.includes('accuracy'),
+      terms: [
+        studentLossTerm(c.studentLoss, c.alpha, 'studentLoss'),
+        distillationTerm(c.distillationLoss, c.temperature, 1 - c.alpha),
+      ],
+    });
+    return trainLoop(examples, labels, step, {...options, model: this.student, optimizer: c.optimizer, validate});
   }
 
   /** The student's hard-label loss and accuracy on `x`, in inference mode. */
@@ -363,6 +306,19 @@ export class Distiller {
   private disposeOwnOptimizer(): void {
     if (this.compiled?.ownsOptimizer) this.compiled.optimizer.dispose();
   }
+}
+
+/**
+ * The distillation loss as an engine term: a built-in name becomes its descriptor (fused on the
+ * host), a function a custom term.
+ */
+function distillationTerm(loss: DistillationLossName | DistillationLossFn, temperature: number, weight: number): LossTerm {
+  const name = 'distillationLoss';
+  if (typeof loss === 'function') {
+    return {kind: 'custom', name, weight, fn: ({teacherLogits, logits}) => loss(teacherLogits as tf.Tensor, logits, temperature)};
+  }
+  distillationLosses.get(loss); // names an unknown loss
+  return loss === 'kl' ? {kind: 'kl', temperature, weight, name} : {kind: 'mse', weight, name};
 }
 
 /** Rows `indices` of a [rows, width] array. */

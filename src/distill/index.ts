@@ -1,5 +1,6 @@
 export {Distiller, distillerLoss} from './distiller.js';
 export type {DistillerCompileOptions, DistillerFitOptions, DistillerLossTerms, DistillerModels, LogitsTeacher} from './distiller.js';
+// The losses live in src/losses (shared with the training engine); re-exported here as before.
 export {
   KERAS_EPSILON,
   asLogits,
@@ -9,7 +10,7 @@ export {
   klDivergence,
   sparseCategoricalCrossentropy,
   studentLosses,
-} from './losses.js';
+} from '../losses/index.js';
 export type {
   DistillationLossFn,
   DistillationLossName,
@@ -17,4 +18,4 @@ export type {
   OutputKind,
   StudentLossFn,
   StudentLossName,
-} from './losses.js';
+} from '../losses/index.js';

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type {NamedTensor} from '@tensorflow/tfjs-core/dist/tensor_types.js';
 
 import {addon} from '../backend/addon.js';
 import type {NativeAddon} from '../backend/addon.js';
@@ -112,6 +113,51 @@ export class HostAdam extends tf.Optimizer {
       next.dispose();
     }
     this.incrementIterations();
+  }
+
+  /** Updates done so far (the t of the bias correction). */
+  get iterationCount(): number {
+    return this.step;
+  }
+
+  /** The moments of variable `name` (live arrays, updated in place by each step), or undefined before its first update. */
+  momentsOf(name: string): {readonly m: Float32Array; readonly v: Float32Array} | undefined {
+    return this.moments.get(name);
+  }
+
+  /**
+   * The state as tf.train.adam names it: `iter` first, then every variable's `NAME/m`, then
+   * every `NAME/v`, in the order the variables were first updated.
+   */
+  override async getWeights(): Promise<NamedTensor[]> {
+    const names = [...this.moments.keys()];
+    return [
+      {name: 'iter', tensor: tf.scalar(this.step, 'int32')},
+      ...names.map((n) => ({name: `${n}/m`, tensor: tf.tensor1d((this.moments.get(n) as {m: Float32Array}).m.slice())})),
+      ...names.map((n) => ({name: `${n}/v`, tensor: tf.tensor1d((this.moments.get(n) as {v: Float32Array}).v.slice())})),
+    ];
+  }
+
+  /** Restores what {@link getWeights} returned (moments of any shape, flattened). */
+  override async setWeights(weightValues: NamedTensor[]): Promise<void> {
+    const iter = weightValues.find((w) => w.name === 'iter');
+    if (iter == null) throw new Error('HostAdam.setWeights: no iter entry');
+    const m = new Map<string, Float32Array>();
+    const v = new Map<string, Float32Array>();
+    for (const {name, tensor} of weightValues) {
+      if (name === 'iter') continue;
+      const slot = name.endsWith('/m') ? m : name.endsWith('/v') ? v : null;
+      if (slot == null) throw new Error(`HostAdam.setWeights: unexpected entry ${name}`);
+      slot.set(name.slice(0, -2), Float32Array.from(tensor.dataSync()));
+    }
+    this.moments.clear();
+    for (const [name, mv] of m) {
+      const vv = v.get(name);
+      if (vv == null || vv.length !== mv.length) throw new Error(`HostAdam.setWeights: ${name}/v missing or of another size`);
+      this.moments.set(name, {m: mv, v: vv});
+    }
+    this.step = iter.tensor.dataSync()[0];
+    this.iterations_ = this.step;
   }
 
   override dispose(): void {

@@ -22,7 +22,7 @@ async function losses(backend: 'cpu' | 'native'): Promise<number[]> {
     epochs: 2,
     batchSize: 32,
     seed: 5,
-    callbacks: {onBatchEnd: (_b, logs) => void seen.push(logs.loss)},
+    callbacks: {onBatchEnd: ({logs}) => void seen.push(logs.loss)},
   });
   model.dispose();
   expect(tf.memory().numTensors).toBe(before);

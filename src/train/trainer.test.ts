@@ -5,9 +5,10 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import '../backend/index.js';
 import {mulberry32} from '../util/random.js';
 import type {HostArray} from './examples.js';
-import {evaluate, fit, kerasAdam, measureInference, trainLoop} from './trainer.js';
+import {evaluate, fit, kerasAdam, measureInference} from './trainer.js';
+import {trainLoop} from './engine.js';
 import {HostExamples} from './examples.js';
-import {sparseCategoricalCrossentropy} from '../distill/losses.js';
+import {sparseCategoricalCrossentropy} from '../losses/index.js';
 
 function tinyModel(seed: number, units = 3, softmax = false): tfl.Sequential {
   return tfl.sequential({
@@ -19,6 +20,9 @@ function tinyModel(seed: number, units = 3, softmax = false): tfl.Sequential {
     ],
   });
 }
+
+/** What trainLoop's context carries, for loops whose step trains nothing. */
+const loopModel = {model: tinyModel(0), optimizer: kerasAdam()};
 
 /** n random 4×4×1 images; the label is which third of the image (rows 0-1, 2, 3) is brightest. */
 function toyData(n: number, seed: number): {x: HostArray; y: Int32Array} {
@@ -138,7 +142,7 @@ describe('trainer', () => {
       await trainLoop(examples, labels, ({indices}) => {
         seen.push([...indices]);
         return {loss: 0};
-      }, {epochs: 2, batchSize: 4, seed, shuffle});
+      }, {epochs: 2, batchSize: 4, seed, shuffle, ...loopModel});
       return seen;
     };
     const a = await order(3);
@@ -157,7 +161,7 @@ describe('trainer', () => {
     // Batches of 2, 2, 1 reporting loss 1, 2, 4: (2·1 + 2·2 + 1·4) / 5 = 2.
     const losses = [1, 2, 4];
     let i = 0;
-    const history = await trainLoop(examples, new Int32Array(5), () => ({loss: losses[i++]}), {batchSize: 2});
+    const history = await trainLoop(examples, new Int32Array(5), () => ({loss: losses[i++]}), {batchSize: 2, ...loopModel});
     expect(history[0].loss).toBe(2);
   });
 
@@ -186,9 +190,9 @@ describe('trainer', () => {
       batchSize: 8,
       signal: controller.signal,
       callbacks: {
-        onBatchEnd: (b) => {
+        onBatchEnd: ({batch}) => {
           batches++;
-          if (b === 2) controller.abort(new Error('stop requested'));
+          if (batch === 2) controller.abort(new Error('stop requested'));
         },
       },
     });

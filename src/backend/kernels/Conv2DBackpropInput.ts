@@ -15,6 +15,10 @@ export function conv2DBackpropInput(
   // Like the cpu kernel: the gradient ops carry no dilations (tfjs rejects dilated conv gradients).
   const info = backend_util.computeConv2DInfo(attrs.inputShape, filter.shape as [number, number, number, number],
     attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+  // tf.conv2dTranspose accepts a dy whose height and width differ from those its outputShape
+  // implies (tfjs-core's test: dy [1,8,8,8] for outputShape [1,4,4,8]); cpu then reads dy with
+  // dy's own strides over the implied window. Such a call keeps cpu's answer.
+  if (!util.arraysEqual(dy.shape, info.outShape)) return cpuFallback(Conv2DBackpropInput, args);
   const dx = allocF32(util.sizeFromShape(info.inShape));
   backend.addon.conv2dBackpropInput(backend.f32(dy), backend.f32(filter), dx, convGeometry(info));
   return backend.output(info.inShape, dx);

@@ -203,6 +203,20 @@ describe('native Conv2D family', () => {
     });
   });
 
+  // tf.conv2dTranspose takes a dy larger than its outputShape implies; tfjs-core's own suite
+  // has dy [1,8,8,8] for outputShape [1,4,4,8] (f 8x8, s1, same), which the addon once rejected.
+  it.each([
+    {name: "tfjs-core's case: dy 8x8, outputShape 4x4, f8 s1 same", dy: [1, 8, 8, 8], f: [8, 8, 8, 8], out: [1, 4, 4, 8],
+      strides: 1},
+    {name: 'dy 5x6, outputShape 6x6 (implies 3x3), f3 s2 same, batch 2', dy: [2, 5, 6, 2], f: [3, 3, 4, 2],
+      out: [2, 6, 6, 4], strides: 2},
+  ])('conv2dTranspose with a dy larger than outputShape implies matches cpu: $name', async (c) => {
+    const dyv = randoms(size(c.dy), 21), fv = randoms(size(c.f), 22);
+    await parity(['dx'], () => [tf.conv2dTranspose(tf.tensor4d(dyv, c.dy as [number, number, number, number]),
+      tf.tensor4d(fv, c.f as [number, number, number, number]), c.out as [number, number, number, number], c.strides,
+      'same')]);
+  });
+
   it('NCHW falls back to the cpu kernel and matches it', async () => {
     const xv = randoms(2 * 3 * 5 * 5, 9), fv = randoms(3 * 3 * 3 * 2, 10);
     await parity(['y'], () => [tf.conv2d(tf.tensor4d(xv, [2, 3, 5, 5]), tf.tensor4d(fv, [3, 3, 3, 2]), 1, 'same',

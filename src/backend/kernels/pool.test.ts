@@ -151,6 +151,34 @@ describe.skipIf(!nativeAvailable())('native pooling kernels', () => {
     }
   });
 
+  // A 1x1 window whose output keeps the input's shape is the identity in tfjs's kernels, whatever
+  // strides and padding say; tfjs-core's suite has x=[2,2,3], f=1, s=2, p=1 (native once gave
+  // -Infinity and NaN where the padding was selected). Gradients follow cpu's window geometry.
+  it.each([
+    {shape: [1, 2, 2, 3], filter: 1, strides: 2, pad: 1},
+    {shape: [2, 5, 5, 4], filter: 1, strides: 2, pad: 2},
+    {shape: [2, 3, 4, 5], filter: 1, strides: 1, pad: 'same'},
+  ] as Case[])('1x1 window, explicit pad, output as big as the input: max and avg match cpu, $shape s$strides pad $pad',
+    (c) => {
+      const n = c.shape.reduce((a, b) => a * b, 1);
+      const x = Float32Array.from({length: n}, (_, i) => i + 1);
+      const w = randomValues(n, 31);
+      for (const kind of ['max', 'avg'] as const) {
+        const run = () => {
+          const f = (t: tf.Tensor4D) =>
+            kind === 'max' ? tf.maxPool(t, c.filter, c.strides, c.pad) : tf.avgPool(t, c.filter, c.strides, c.pad);
+          const xt = tf.tensor4d(x, c.shape);
+          const [dx] = tf.grads((t: tf.Tensor) => tf.sum(tf.mul(f(t as tf.Tensor4D), tf.tensor(w, c.shape))))([xt]);
+          return [f(xt), dx];
+        };
+        const cpu = on('cpu', run), native = on('native', run);
+        // tfjs-core's expected values: the input itself.
+        expectClose(cpu[0], x, `${kind}Pool on cpu`, true);
+        expectClose(native[0], cpu[0], `${kind}Pool ${JSON.stringify(c)}`, true);
+        expectClose(native[1], cpu[1], `${kind}Pool grad ${JSON.stringify(c)}`);
+      }
+    });
+
   it('skips NaN and keeps -Infinity like cpu', () => {
     const x = new Float32Array([NaN, 1, -Infinity, NaN, -Infinity, -Infinity, -Infinity, -Infinity, 2, NaN, 3, 3, NaN, NaN, NaN, NaN]);
     const c: Case = {shape: [1, 4, 4, 1], filter: 2, strides: 2, pad: 'valid'};

@@ -26,3 +26,14 @@ export function poolGeometry(x: TensorInfo, attrs: PoolAttrs): {geom: number[]; 
   if (!geom.every((v) => Number.isInteger(v))) return null;
   return {geom, info};
 }
+
+/**
+ * tfjs's pooling kernels (cpu, webgl) return their input unchanged for a 1x1 window whose output
+ * has the input's shape, whatever the strides and padding would select (tfjs-core's pool tests
+ * expect it: x=[2,2,3], f=1, s=2, p=1). The forward kernels leave that case to cpu's identity;
+ * the gradient kernels do not, as cpu's gradients follow the window geometry there.
+ */
+export function isIdentityPool(info: backend_util.Conv2DInfo): boolean {
+  return info.filterHeight === 1 && info.filterWidth === 1 &&
+    info.inShape.length === info.outShape.length && info.inShape.every((d, i) => d === info.outShape[i]);
+}

@@ -74,3 +74,26 @@ export function distillationKLHost(
   }
   return {loss: (total / n) * temperature * temperature, gradTeacher: gt, gradStudent: gs};
 }
+
+/**
+ * `mean_{n,c} (s − t)²` of student logits `s` against teacher logits `t`, and optionally its
+ * gradient with respect to the student, `gradScale · 2(s − t)/(n·c)`.
+ */
+export function logitMseHost(
+  teacher: ArrayLike<number>,
+  student: ArrayLike<number>,
+  n: number,
+  c: number,
+  gradScale?: number,
+): {loss: number; gradStudent?: Float32Array} {
+  const size = n * c;
+  const g = gradScale === undefined ? undefined : new Float32Array(size);
+  const s = gradScale === undefined ? 0 : (2 * gradScale) / size;
+  let total = 0;
+  for (let i = 0; i < size; i++) {
+    const d = student[i] - teacher[i];
+    total += d * d;
+    if (g) g[i] = d * s;
+  }
+  return {loss: total / size, gradStudent: g};
+}

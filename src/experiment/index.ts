@@ -1,0 +1,7 @@
+// The experiment as a library: settings, phases, results and the comparison table.
+export {KERAS_SETTINGS, RECOMMENDED_SETTINGS, defaultModels} from './settings.js';
+export type {ExperimentSettings} from './settings.js';
+export {comparisonTable, summarize} from './results.js';
+export type {ExperimentReport, RunResult} from './results.js';
+export {runExperiment, runIdentity} from './pipeline.js';
+export type {ExperimentOptions, ExperimentResult, PhaseName, PhaseProgress} from './pipeline.js';

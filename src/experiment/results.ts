@@ -1,0 +1,97 @@
+// What a phase's model scored, and the comparison table of a run.
+import Table from 'cli-table3';
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+
+import {toTensors, type Dataset} from '../data/index.js';
+import {formatBytes, formatCount, modelSize} from '../models/index.js';
+import {evaluate, measureInference, type History} from '../train/index.js';
+import type {ExperimentSettings} from './settings.js';
+
+/** One trained model's line in results.json. */
+export interface RunResult {
+  readonly name: string;
+  readonly model: string;
+  readonly params: number;
+  readonly bytes: number;
+  readonly testAccuracy: number;
+  readonly testLoss: number;
+  readonly trainSeconds: number;
+  readonly inferenceImagesPerSecond: number;
+  readonly history: readonly Record<string, number>[];
+}
+
+/** The test set as tensors, made once per run and shared by every phase's summary. */
+export interface TestTensors {
+  readonly x: tf.Tensor;
+  readonly y: tf.Tensor;
+}
+
+/** Test metrics, size and inference speed of a trained model (the only place the test set is read). */
+export function summarize(name: string, modelName: string, model: tfl.LayersModel, data: Dataset, trainSeconds: number,
+  history: History, test?: TestTensors): RunResult {
+  const {x, y} = test ?? toTensors(data.test, data.inputShape);
+  try {
+    const {loss, accuracy} = evaluate(model, x, y);
+    const speed = measureInference(model, x, {batchSize: 256});
+    const size = modelSize(model);
+    return {
+      name,
+      model: modelName,
+      params: size.params,
+      bytes: size.bytes,
+      testAccuracy: accuracy,
+      testLoss: loss,
+      trainSeconds,
+      inferenceImagesPerSecond: speed.imagesPerSecond,
+      history: history.map((h) => {
+        const row: Record<string, number> = {};
+        for (const k of ['epoch', 'loss', 'accuracy', 'valLoss', 'valAccuracy', 'studentLoss', 'distillationLoss']) {
+          if (h[k] != null) row[k] = h[k];
+        }
+        return row;
+      }),
+    };
+  } finally {
+    if (test == null) tf.dispose([x, y]);
+  }
+}
+
+/** What a run's results.json holds. */
+export interface ExperimentReport {
+  readonly dataset: string;
+  readonly trainSize: number;
+  readonly testSize: number;
+  /** Examples held out of the training data for the per-epoch validation figures (0: none). */
+  readonly validationSize: number;
+  readonly backend: string;
+  readonly settings: ExperimentSettings;
+  readonly runs: readonly RunResult[];
+}
+
+/** The comparison table: params, bytes, test accuracy and loss, train time, inference speed. */
+export function comparisonTable(r: ExperimentReport, options: {readonly style?: 'plain' | 'color'} = {}): string {
+  const plain = options.style !== 'color';
+  const t = new Table({
+    head: ['model', 'params', 'bytes', 'test accuracy', 'test loss', 'train time', 'inference img/s'],
+    colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right'],
+    ...(plain ? {style: {head: [], border: []}} : {}),
+  });
+  for (const run of r.runs) {
+    t.push([
+      `${run.name} (${run.model})`,
+      formatCount(run.params),
+      formatBytes(run.bytes),
+      `${(run.testAccuracy * 100).toFixed(2)}%`,
+      run.testLoss.toFixed(4),
+      `${run.trainSeconds.toFixed(1)} s`,
+      formatCount(Math.round(run.inferenceImagesPerSecond)),
+    ]);
+  }
+  const s = r.settings;
+  const validation = r.validationSize > 0 ? `validation ${r.validationSize} held out of train` : 'no validation split';
+  const head = `${r.dataset}: ${r.trainSize} train / ${r.testSize} test (${validation}), backend ${r.backend}; ` +
+    `alpha ${s.alpha}, ${s.distillationLoss === 'kl' ? `kl, T ${s.temperature}` : 'mse'}, teacher ${s.epochsTeacher} epochs, ` +
+    `students ${s.epochsStudent}, batch ${s.batchSize}`;
+  return `${head}\n${t.toString()}`;
+}
