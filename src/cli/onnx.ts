@@ -10,7 +10,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 
 import {useBackend} from '../backend/index.js';
 import {
-  calibrateMinMax, evaluateOnnx, exportOnnx, exportOnnxInt8, OnnxModel, QUANTIZATION_JSON, readQuantization, weightsSha256,
+  calibrateMinMax, DEFAULT_INT8_FORMAT, DEFAULT_INT8_SCHEME, evaluateOnnx, exportOnnx, exportOnnxInt8, OnnxModel, QUANTIZATION_JSON, readQuantization, weightsSha256,
   type Int8Format, type Int8Scheme, type QuantizationFile,
 } from '../export/index.js';
 import {UsageError} from '../util/registry.js';
@@ -30,9 +30,7 @@ interface ExportFlags extends DataFlags {
   readonly calibrationExamples: number;
 }
 
-/** The int8 format and scheme `hafif export --int8` writes unless told otherwise (the fastest measured here that keeps accuracy; README). */
-export const DEFAULT_INT8_FORMAT: Int8Format = 'qdq';
-export const DEFAULT_INT8_SCHEME: Int8Scheme = 's8s8';
+export {DEFAULT_INT8_FORMAT, DEFAULT_INT8_SCHEME};
 
 /**
  * The model's calibration: FILE, else DIR/quantization.json (from `hafif quantize --dtype int8`),
