@@ -108,6 +108,35 @@ describe.skipIf(!ortAvailable())('hafif export / evaluate FILE.onnx', () => {
   });
 });
 
+describe('hafif export --int8: calibration', () => {
+  it('uses quantization.json beside the model, and refuses one from another model, naming the mismatch', async () => {
+    const other = path.join(tmp, 'other');
+    const m = createModel('keras-student', {inputShape: [28, 28, 1], numClasses: 10, seed: 4});
+    await m.save(`file://${other}`);
+    m.dispose();
+    // A calibration made for `student`, copied beside `other`.
+    const made = hafif('export', '--model', student, '--int8', '--limit', '256', '--out', path.join(tmp, 's-int8.onnx'), '--json');
+    expect(made.code).toBe(0);
+    expect(JSON.parse(made.stdout).int8.calibration).toMatch(/min\/max on 256 mnist training examples/);
+    const {calibrateMinMax, weightsSha256} = await import('../export/index.js');
+    const x = tf.zeros([2, 28, 28, 1]);
+    const sm = await tf.loadLayersModel(`file://${student}/model.json`);
+    const q = calibrateMinMax(sm, x, {weightsSha256: await weightsSha256(student), dataset: 'zeros'});
+    tf.dispose(x);
+    sm.dispose();
+    writeFileSync(path.join(other, 'quantization.json'), JSON.stringify(q));
+    const out = path.join(tmp, 'other-int8.onnx');
+    oneLineError(hafif('export', '--model', other, '--int8', '--out', out), /quantization\.json was calibrated for another model: its weightsSha256 is [0-9a-f]{64}, the model's weights hash to [0-9a-f]{64}/);
+    expect(existsSync(out)).toBe(false);
+    // The matching file beside `student` is used as it is.
+    writeFileSync(path.join(student, 'quantization.json'), JSON.stringify(q));
+    const r = hafif('export', '--model', student, '--int8', '--out', path.join(tmp, 's-int8b.onnx'), '--json');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).int8.calibration).toBe(path.join(student, 'quantization.json'));
+    rmSync(path.join(student, 'quantization.json'));
+  });
+});
+
 describe('hafif export: bad input', () => {
   it('an unknown layer names the layer and class, and writes nothing', async () => {
     const dir = path.join(tmp, 'ln');

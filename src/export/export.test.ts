@@ -190,6 +190,35 @@ describe.skipIf(!haveOrt)('ONNX export matches tfjs (float, within 1e-4)', () =>
   });
 });
 
+describe.skipIf(!haveOrt)('pruned weights', () => {
+  it('keep their zeros in the float export, and the zeros make the file gzip smaller', async () => {
+    const model = createModel('keras-student', {inputShape: [28, 28, 1], numClasses: 10, seed: 3});
+    const dense = await exportOnnx(model, path.join(dir, 'dense.onnx'));
+    // Zero 80% of the first conv's and the dense layer's kernels, as magnitude pruning would.
+    for (const layer of [model.layers[0], model.layers[model.layers.length - 1]]) {
+      const [k, ...rest] = layer.getWeights();
+      const v = k.dataSync().slice() as Float32Array;
+      const order = [...v.keys()].sort((a, b) => Math.abs(v[a]) - Math.abs(v[b]));
+      for (const i of order.slice(0, Math.floor(0.8 * v.length))) v[i] = 0;
+      const pruned = tf.tensor(v, k.shape);
+      layer.setWeights([pruned, ...rest]);
+      pruned.dispose();
+    }
+    const sparse = await exportOnnx(model, path.join(dir, 'sparse.onnx'));
+    const {gzipSync} = await import('node:zlib');
+    expect(gzipSync(sparse).length).toBeLessThan(0.6 * gzipSync(dense).length);
+    const {decodeModel} = await import('./index.js');
+    const inits = decodeModel(sparse).graph!.initializer!;
+    const kernel = inits.find((t) => t.name === `${model.layers[0].name}/kernel`)!;
+    const raw = kernel.rawData!;
+    const values = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+    const zeros = values.filter((x) => x === 0).length;
+    expect(zeros).toBe(Math.floor(0.8 * values.length));
+    expect(await maxDiff(model)).toBeLessThan(1e-4);
+    model.dispose();
+  });
+});
+
 describe('bad input', () => {
   it('an unknown layer is an error naming the layer and its class, and nothing is written', async () => {
     const model = tfl.sequential({layers: [
