@@ -12,3 +12,4 @@ export * from './io/index.js';
 export * from './data/index.js';
 export * from './experiment/index.js';
 export * from './export/index.js';
+export * from './quantize/index.js';

@@ -6,6 +6,7 @@ import {UsageError} from '../util/registry.js';
 import {demoCommand} from './demo.js';
 import {benchInferenceCommand} from './bench_inference.js';
 import {exportCommand} from './onnx.js';
+import {quantizeCommand} from './quantize.js';
 import {distillCommand, evaluateCommand, trainCommand} from './train.js';
 
 /** Exit code for bad usage or bad input files. */
@@ -17,7 +18,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const cmd of [demoCommand(), trainCommand(), distillCommand(), evaluateCommand(), exportCommand(), benchInferenceCommand()]) {
+  for (const cmd of [demoCommand(), trainCommand(), distillCommand(), evaluateCommand(), quantizeCommand(), exportCommand(), benchInferenceCommand()]) {
     program.addCommand(cmd.exitOverride().showHelpAfterError('(run with --help for usage)'));
   }
   return program;

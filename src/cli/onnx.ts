@@ -11,7 +11,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import {useBackend} from '../backend/index.js';
 import {
   calibrateMinMax, DEFAULT_INT8_FORMAT, DEFAULT_INT8_SCHEME, evaluateOnnx, exportOnnx, exportOnnxInt8, OnnxModel, QUANTIZATION_JSON, readQuantization, weightsSha256,
-  type Int8Format, type Int8Scheme, type QuantizationFile,
+  type Int8CalibrationFile, type Int8Format, type Int8Scheme,
 } from '../export/index.js';
 import {UsageError} from '../util/registry.js';
 import {addDataFlags, prepare, type DataFlags} from './common.js';
@@ -36,7 +36,7 @@ export {DEFAULT_INT8_FORMAT, DEFAULT_INT8_SCHEME};
  * The model's calibration: FILE, else DIR/quantization.json (from `hafif quantize --dtype int8`),
  * else min/max on the first N training examples of the dataset flags (never the test split).
  */
-export async function calibrationFor(model: tfl.LayersModel, flags: DataFlags & {model: string; calibration?: string; calibrationExamples: number}): Promise<{q: QuantizationFile; source: string}> {
+export async function calibrationFor(model: tfl.LayersModel, flags: DataFlags & {model: string; calibration?: string; calibrationExamples: number}): Promise<{q: Int8CalibrationFile; source: string}> {
   const sha = await weightsSha256(flags.model);
   const beside = path.join(flags.model.endsWith('.json') ? path.dirname(flags.model) : flags.model, QUANTIZATION_JSON);
   const file = flags.calibration ?? (existsSync(beside) ? beside : undefined);

@@ -3,6 +3,7 @@ import {Command, Option} from 'commander';
 import path from 'node:path';
 import * as tfl from '@tensorflow/tfjs-layers';
 
+import {modelFiles} from '../io/index.js';
 import type {Dataset} from '../data/index.js';
 import {
   RECOMMENDED_SETTINGS,
@@ -57,7 +58,8 @@ export async function loadModel(where: string): Promise<tfl.LayersModel> {
   return tfl.loadLayersModel(`file://${path.resolve(where)}`);
 }
 
-function checkInputShape(model: tfl.LayersModel, shape: readonly number[], what: string): void {
+/** Refuses a model whose input shape is not the dataset's image shape. */
+export function checkInputShape(model: tfl.LayersModel, shape: readonly number[], what: string): void {
   const got = model.inputs[0].shape.slice(1);
   if (got.length !== shape.length || got.some((d, i) => d !== shape[i])) {
     throw new UsageError(`${what} expects inputs of shape [${got}], but the dataset's images are [${shape}]`);
@@ -192,7 +194,10 @@ export function evaluateCommand(): Command {
     const model = await loadModel(flags.model);
     try {
       checkInputShape(model, data.inputShape, `model ${flags.model}`);
-      printRun(summarize('evaluated', path.resolve(flags.model), model, data, 0, []), flags.json);
+      // Sizes from the files: quantized weights count as stored, and bytes include model.json.
+      const files = await modelFiles(flags.model);
+      const run = summarize('evaluated', path.resolve(flags.model), model, data, 0, [], undefined, {weightSpecs: files.weightSpecs});
+      printRun({...run, bytes: files.bytes, gzipBytes: files.gzipBytes}, flags.json);
     } finally {
       model.dispose();
     }

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
 import {toTensors, type Dataset} from '../data/index.js';
-import {formatBytes, formatCount, modelSize} from '../models/index.js';
+import {formatBytes, formatCount, modelSize, type ModelSizeOptions} from '../models/index.js';
 import {evaluate, measureInference, type History} from '../train/index.js';
 import type {ExperimentSettings} from './settings.js';
 
@@ -13,7 +13,11 @@ export interface RunResult {
   readonly name: string;
   readonly model: string;
   readonly params: number;
+  /** Weights that are not exactly zero. */
+  readonly nonZeroParams: number;
   readonly bytes: number;
+  /** On-disk size gzipped (model.json + weights), where the model was read from files. */
+  readonly gzipBytes?: number;
   readonly testAccuracy: number;
   readonly testLoss: number;
   readonly trainSeconds: number;
@@ -29,16 +33,17 @@ export interface TestTensors {
 
 /** Test metrics, size and inference speed of a trained model (the only place the test set is read). */
 export function summarize(name: string, modelName: string, model: tfl.LayersModel, data: Dataset, trainSeconds: number,
-  history: History, test?: TestTensors): RunResult {
+  history: History, test?: TestTensors, sizeOptions: ModelSizeOptions = {}): RunResult {
   const {x, y} = test ?? toTensors(data.test, data.inputShape);
   try {
     const {loss, accuracy} = evaluate(model, x, y);
     const speed = measureInference(model, x, {batchSize: 256});
-    const size = modelSize(model);
+    const size = modelSize(model, sizeOptions);
     return {
       name,
       model: modelName,
       params: size.params,
+      nonZeroParams: size.nonZeroParams,
       bytes: size.bytes,
       testAccuracy: accuracy,
       testLoss: loss,

@@ -28,7 +28,8 @@ export async function exportOnnx(model: tfl.LayersModel, file: string, options: 
 }
 
 export {calibrateMinMax, int8Range, QUANTIZATION_JSON, qdqQuantizer, readQuantization, toQOperator, weightsSha256} from './int8.js';
-export type {ActivationRange, Int8Scheme, QuantizationFile} from './int8.js';
+// quantization.json as the exporter reads it (INTERFACES §2); the quantize module has its own QuantizationFile.
+export type {ActivationRange, Int8Scheme, QuantizationFile as Int8CalibrationFile} from './int8.js';
 
 /** How int8 ONNX is written. */
 export type Int8Format = 'qdq' | 'qoperator';

@@ -4,10 +4,12 @@
 import {randomBytes} from 'node:crypto';
 import {promises as fs} from 'node:fs';
 import * as path from 'node:path';
+import {gzipSync} from 'node:zlib';
 
 import * as tf from '@tensorflow/tfjs-core';
 
 import {UsageError} from '../util/registry.js';
+import {checkWeightSpec, storedBytes} from './weight_specs.js';
 
 type IOHandler = tf.io.IOHandler;
 type ModelArtifacts = tf.io.ModelArtifacts;
@@ -54,12 +56,25 @@ export function registerFileRouters(): void {
   g[REGISTERED] = true;
 }
 
+/** Files that may sit beside a saved model and travel with it (quantization.json: int8 calibration). */
+export const SIDE_FILES: readonly string[] = ['quantization.json'];
+
+/** Options of {@link saveModel}. */
+export interface SaveOptions {
+  /** Files written into the directory with the model, in the same atomic swap; names from {@link SIDE_FILES}. */
+  readonly extraFiles?: Readonly<Record<string, string | Uint8Array>>;
+}
+
 /**
  * Writes model.json and weights.bin into a temporary directory beside `dir`, then renames it to
  * `dir`. An existing `dir` is replaced only if it holds nothing but a saved model, and only once
  * the new files are complete; on any failure `dir` is left as it was and no temporary remains.
  */
-export async function saveModel(dir: string, artifacts: ModelArtifacts): Promise<SaveResult> {
+export async function saveModel(dir: string, artifacts: ModelArtifacts, options: SaveOptions = {}): Promise<SaveResult> {
+  const extra = Object.entries(options.extraFiles ?? {});
+  for (const [name] of extra) {
+    if (!SIDE_FILES.includes(name)) throw new Error(`saveModel: extra file "${name}" is not one of ${SIDE_FILES.join(', ')}`);
+  }
   if (artifacts.modelTopology instanceof ArrayBuffer) {
     throw new UsageError(`cannot save to ${dir}: binary model topologies are not supported, only JSON`);
   }
@@ -71,6 +86,7 @@ export async function saveModel(dir: string, artifacts: ModelArtifacts): Promise
   try {
     const weightData = artifacts.weightData == null ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
     await writeDurably(path.join(tmp, WEIGHTS_BIN), new Uint8Array(weightData));
+    for (const [name, data] of extra) await writeDurably(path.join(tmp, name), data);
     await writeDurably(path.join(tmp, MODEL_JSON), JSON.stringify(modelJSON(artifacts)));
     await replaceDir(tmp, target);
   } catch (e) {
@@ -99,7 +115,7 @@ function modelJSON(artifacts: ModelArtifacts): ModelJSON {
 
 /** Files a saved model directory may hold; anything else means `dir` is not ours to replace. */
 function isModelFile(name: string): boolean {
-  return name === MODEL_JSON || /\.bin$/.test(name);
+  return name === MODEL_JSON || /\.bin$/.test(name) || SIDE_FILES.includes(name);
 }
 
 async function checkReplaceable(target: string): Promise<void> {
@@ -182,7 +198,12 @@ async function loadWeights(
   const specs: WeightsManifestEntry[] = [];
   const buffers: ArrayBuffer[] = [];
   const realDir = await fs.realpath(dir);
+  if (!Array.isArray(manifest)) throw new UsageError(`${jsonPath}: weightsManifest must be an array, got ${typeof manifest}`);
   for (const group of manifest) {
+    if (group == null || !Array.isArray(group.paths) || !Array.isArray(group.weights)) {
+      throw new UsageError(`${jsonPath}: each weightsManifest group needs "paths" and "weights" arrays`);
+    }
+    for (const w of group.weights) checkWeightSpec(w, jsonPath);
     for (const p of group.paths) {
       const file = await insideDir(p, dir, realDir, jsonPath);
       const buf = await fs.readFile(file).catch((e: NodeJS.ErrnoException) => {
@@ -192,7 +213,15 @@ async function loadWeights(
     }
     specs.push(...group.weights);
   }
-  return [specs, tf.io.CompositeArrayBuffer.join(buffers)];
+  const data = tf.io.CompositeArrayBuffer.join(buffers);
+  const sizes = specs.map(storedBytes);
+  if (sizes.every((b) => b !== undefined)) {
+    const expected = sizes.reduce((a: number, b) => a + (b as number), 0);
+    if (expected !== data.byteLength) {
+      throw new UsageError(`${jsonPath}: the weight files hold ${data.byteLength} bytes, but the manifest describes ${expected}`);
+    }
+  }
+  return [specs, data];
 }
 
 /** The absolute path of weight path `p`, which must name a file inside `dir` (also after symlinks). */
@@ -212,4 +241,38 @@ async function insideDir(p: string, dir: string, realDir: string, jsonPath: stri
 function isWithin(dir: string, file: string): boolean {
   const rel = path.relative(dir, file);
   return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+}
+
+/** What a saved model occupies on disk. */
+export interface ModelFiles {
+  /** model.json's bytes. */
+  readonly jsonBytes: number;
+  /** The weight files' bytes, all shards. */
+  readonly weightBytes: number;
+  /** jsonBytes + weightBytes. */
+  readonly bytes: number;
+  /** Bytes of model.json followed by the weight files, gzipped at level 9 (TFMOT's size measure, zip → gzip). */
+  readonly gzipBytes: number;
+  /** The manifest's weight entries, in order (checked as {@link loadModel} checks them). */
+  readonly weightSpecs: readonly WeightsManifestEntry[];
+}
+
+/**
+ * Sizes of the model saved in `file` (model.json or its directory), read from the files.
+ * @example (await modelFiles('out/student')).gzipBytes
+ */
+export async function modelFiles(file: string): Promise<ModelFiles> {
+  const artifacts = await loadModel(file);
+  let jsonPath = path.resolve(file);
+  if ((await fs.stat(jsonPath)).isDirectory()) jsonPath = path.join(jsonPath, MODEL_JSON);
+  const json = await fs.readFile(jsonPath);
+  const weights = artifacts.weightData == null ? new Uint8Array(0) : new Uint8Array(tf.io.CompositeArrayBuffer.join(artifacts.weightData));
+  const gz = gzipSync(Buffer.concat([json, weights]), {level: 9});
+  return {
+    jsonBytes: json.byteLength,
+    weightBytes: weights.byteLength,
+    bytes: json.byteLength + weights.byteLength,
+    gzipBytes: gz.byteLength,
+    weightSpecs: artifacts.weightSpecs ?? [],
+  };
 }

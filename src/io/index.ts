@@ -3,4 +3,6 @@ import {registerFileRouters} from './file_io.js';
 
 registerFileRouters();
 
-export {fileRouter, fileSystem, loadModel, registerFileRouters, saveModel} from './file_io.js';
+export {fileRouter, fileSystem, loadModel, modelFiles, registerFileRouters, saveModel} from './file_io.js';
+export type {ModelFiles, SaveOptions} from './file_io.js';
+export {checkWeightSpec, storedBytes} from './weight_specs.js';

@@ -5,4 +5,4 @@ export type {ConvNetOptions} from './convnets.js';
 export {createModel, models} from './registry.js';
 export type {ModelFactory, ModelFactoryOptions, ModelName} from './registry.js';
 export {formatBytes, formatCount, modelSize} from './size.js';
-export type {LayerSize, ModelSize} from './size.js';
+export type {LayerSize, ModelSize, ModelSizeOptions} from './size.js';

@@ -1,3 +1,4 @@
+import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
 /** Parameter count of one layer. */
@@ -12,20 +13,33 @@ export interface ModelSize {
   /** All weights, including non-trainable ones such as batch norm's moving statistics. */
   readonly params: number;
   readonly trainableParams: number;
-  /** Bytes of the weights as saved (weights.bin): 4 per float32 or int32 value. */
+  /** Weights that are not exactly zero (pruning's measure). */
+  readonly nonZeroParams: number;
+  /**
+   * Bytes of the weights as saved (weights.bin): 4 per float32 or int32 value, or, given the
+   * manifest it was loaded from, what the manifest stores (1 per uint8-quantized value, 2 per
+   * uint16 or float16).
+   */
   readonly bytes: number;
   readonly layers: readonly LayerSize[];
 }
 
-const BYTES_PER_VALUE: Record<string, number> = {float32: 4, int32: 4, bool: 1};
+const BYTES_PER_VALUE: Record<string, number> = {float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2};
+
+/** Options of {@link modelSize}. */
+export interface ModelSizeOptions {
+  /** The weights manifest the model was loaded from; its (quantized) storage dtypes give the bytes. */
+  readonly weightSpecs?: readonly tf.io.WeightsManifestEntry[];
+}
 
 /**
  * Parameter counts and weight bytes of a model, overall and per layer.
  * @example modelSize(kerasStudent()).params // 20490
  */
-export function modelSize(model: tfl.LayersModel): ModelSize {
+export function modelSize(model: tfl.LayersModel, options: ModelSizeOptions = {}): ModelSize {
   let params = 0;
   let trainableParams = 0;
+  let nonZeroParams = 0;
   let bytes = 0;
   const layers: LayerSize[] = [];
   for (const layer of model.layers) {
@@ -35,11 +49,19 @@ export function modelSize(model: tfl.LayersModel): ModelSize {
       layerParams += n;
       if (w.trainable) trainableParams += n;
       bytes += n * (BYTES_PER_VALUE[w.dtype] ?? 4);
+      for (const v of w.read().dataSync()) if (v !== 0) nonZeroParams++;
     }
     params += layerParams;
     layers.push({name: layer.name, className: layer.getClassName(), params: layerParams});
   }
-  return {params, trainableParams, bytes, layers};
+  if (options.weightSpecs != null) {
+    bytes = 0;
+    for (const spec of options.weightSpecs) {
+      const n = spec.shape.reduce((a, b) => a * b, 1);
+      bytes += n * (BYTES_PER_VALUE[spec.quantization?.dtype ?? spec.dtype] ?? 4);
+    }
+  }
+  return {params, trainableParams, nonZeroParams, bytes, layers};
 }
 
 /** `1,433,610`-style thousands separators, for reports. */
