@@ -13,3 +13,4 @@ export * from './data/index.js';
 export * from './experiment/index.js';
 export * from './export/index.js';
 export * from './quantize/index.js';
+export * from './report/index.js';

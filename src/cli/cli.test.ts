@@ -22,13 +22,21 @@ function hafif(...args: string[]) {
 }
 
 describe('hafif demo', () => {
-  it('runs the whole experiment, writes results.json and three loadable models', async () => {
+  it('runs the whole experiment, writes results.json and three loadable models', {timeout: 400_000}, async () => {
     const out = path.join(tmp, 'demo');
     const r = hafif('demo', '--limit', '512', '--epochs-teacher', '1', '--epochs-student', '1', '--out', out, '--json');
     expect(r.stderr).not.toMatch(/Error|at /);
     expect(r.code).toBe(0);
     const results = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8'));
-    expect(JSON.parse(r.stdout)).toEqual(results);
+    // --json: one event per line on stdout, the results last.
+    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(events.at(-1)).toEqual({event: 'results', results, report: path.join(out, 'report.html')});
+    expect(events.filter((e) => e.event === 'epoch').map((e) => `${e.phase} ${e.epoch}/${e.epochs}`))
+      .toEqual(['teacher 1/1', 'distilled 1/1', 'scratch 1/1']);
+    expect(existsSync(path.join(out, 'report.html'))).toBe(true);
+    expect(readdirSync(path.join(out, 'charts')).sort()).toEqual(['accuracy-size.png', 'accuracy-speed.png', 'confusion.png', 'curves.png']);
+    expect(results.environment).toMatchObject({backend: 'native', node: process.version, tfjs: '4.22.0'});
+    expect(results.environment.command).toMatch(/^hafif demo --limit 512 /);
     expect(results).toMatchObject({dataset: 'mnist', trainSize: 512, testSize: 2000, validationSize: 0, backend: 'native'});
     expect(results.runs.map((x: {name: string}) => x.name)).toEqual(['teacher', 'distilled', 'scratch']);
     const [teacher, distilled, scratch] = results.runs;
@@ -46,6 +54,13 @@ describe('hafif demo', () => {
       expect(run.trainSeconds).toBeGreaterThan(0);
       expect(run.inferenceImagesPerSecond).toBeGreaterThan(0);
       expect(run.history).toHaveLength(1);
+      // The confusion matrix covers the test split and its diagonal is the test accuracy.
+      expect(run.confusion).toHaveLength(10);
+      const flat = run.confusion.flat() as number[];
+      expect(flat.reduce((a, b) => a + b, 0)).toBe(2000);
+      expect(run.confusion.reduce((a: number, row: number[], i: number) => a + row[i], 0) / 2000).toBeCloseTo(run.testAccuracy, 6);
+      expect(run.gzipBytes).toBeGreaterThan(0);
+      expect(run.gzipBytes).toBeLessThan(run.bytes);
       // No validation split was asked for: the test set is read once, for the summary, never per epoch.
       expect(Object.keys(run.history[0])).not.toContain('valAccuracy');
       expect(Object.keys(run.history[0])).toEqual(expect.arrayContaining(['epoch', 'loss', 'accuracy']));
@@ -67,6 +82,38 @@ describe('hafif demo', () => {
     }
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([test.x, test.y]);
+  });
+});
+
+describe('output into a pipe', () => {
+  it('has no escape codes, even with FORCE_COLOR: epoch lines on stderr, a plain table on stdout', () => {
+    const out = path.join(tmp, 'plain');
+    const r = spawnSync(process.execPath, [bin, 'demo', '--teacher', 'keras-student', '--limit', '64', '--epochs-teacher', '1',
+      '--epochs-student', '2', '--no-report', '--out', out], {encoding: 'utf8', cwd: tmp, env: {...process.env, FORCE_COLOR: '1'}});
+    expect(r.status).toBe(0);
+    expect(r.stdout + r.stderr).not.toContain('\x1b');
+    expect(r.stderr.split('\n').filter((l) => / epoch \d+\/\d+ \| loss /.test(l)).map((l) => l.split(' | ')[0]))
+      .toEqual(['teacher epoch 1/1', 'distilled epoch 1/2', 'distilled epoch 2/2', 'scratch epoch 1/2', 'scratch epoch 2/2']);
+    expect(r.stdout).toMatch(/│ distilled \(keras-student\) │/);
+    expect(existsSync(path.join(out, 'report.html'))).toBe(false);
+  });
+
+  it('--quiet prints no progress', () => {
+    const r = hafif('demo', '--teacher', 'keras-student', '--limit', '64', '--epochs-teacher', '1', '--epochs-student', '1',
+      '--quiet', '--no-report', '--out', path.join(tmp, 'quiet'));
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+  });
+});
+
+describe('hafif report', () => {
+  it('a directory without results.json: one line, exit 2, nothing written', () => {
+    const dir = path.join(tmp, 'no-results');
+    mkdirSync(dir, {recursive: true});
+    const r = hafif('report', '--in', dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^hafif: no results in .*no-results/)]);
+    expect(readdirSync(dir)).toEqual([]);
   });
 });
 

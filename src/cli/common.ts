@@ -14,9 +14,10 @@ export interface DataFlags {
   readonly backend: BackendName;
   readonly batchSize: number;
   readonly json?: boolean;
+  readonly quiet?: boolean;
 }
 
-/** --dataset, --data-dir, --limit, --validation-split, --seed, --backend, --batch-size, --json. */
+/** --dataset, --data-dir, --limit, --validation-split, --seed, --backend, --batch-size, --json, --quiet. */
 export function addDataFlags(cmd: Command): Command {
   return cmd
     .addOption(new Option('--dataset <name>', 'dataset').choices(datasetNames()).default('mnist'))
@@ -26,7 +27,8 @@ export function addDataFlags(cmd: Command): Command {
     .option('--seed <n>', 'seed of data splits, shuffling and weight initialization', parseNonNegativeInt, 0)
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend').argParser(oneOf(['native', 'cpu'] as const)).default('native'))
     .option('--batch-size <n>', 'examples per training step', parsePositiveInt, 32)
-    .option('--json', 'print machine-readable JSON on stdout');
+    .option('--json', 'print machine-readable JSON on stdout')
+    .option('--quiet', 'no progress output');
 }
 
 /** Activates the backend and loads the dataset named by the flags. */

@@ -6,19 +6,18 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import {
   KERAS_SETTINGS,
   RECOMMENDED_SETTINGS,
-  comparisonTable,
   defaultModels,
-  runExperiment,
   type ExperimentReport,
   type ExperimentSettings,
 } from '../experiment/index.js';
-import {writeFileAtomic} from '../util/atomic.js';
 import {addDataFlags, prepare, type DataFlags} from './common.js';
 import {oneOf, parsePositive, parsePositiveInt, parseUnit} from './options.js';
-import {phaseProgress} from './progress.js';
-import {interruptible} from './signals.js';
+import {execute} from './execute.js';
+import {Reporter} from './progress.js';
 
 export {RECOMMENDED_SETTINGS};
+/** Kept here too: the one-phase commands import it from the demo. */
+export {Interrupted} from './execute.js';
 
 interface DemoFlags extends DataFlags {
   readonly teacher?: string;
@@ -31,6 +30,7 @@ interface DemoFlags extends DataFlags {
   readonly learningRate?: number;
   readonly kerasSettings?: boolean;
   readonly cacheTeacherLogits: boolean;
+  readonly report: boolean;
   readonly out: string;
   readonly resume?: string;
   readonly checkpointEvery?: number;
@@ -52,7 +52,8 @@ export function demoCommand(): Command {
     .option('--learning-rate <lr>', `Adam learning rate (default ${RECOMMENDED_SETTINGS.learningRate})`, parsePositive)
     .option('--keras-settings', "the Keras example's recipe: its teacher trained 5 epochs, students 3, batch 32, Adam 1e-3, alpha 0.1, T 10, kl (explicit flags still win)")
     .option('--no-cache-teacher-logits', "run the teacher on every batch instead of once per example (same result, slower)")
-    .option('--out <dir>', 'the run directory: results.json, the three models, run.json and checkpoints', './hafif-out')
+    .option('--out <dir>', 'the run directory: results.json, report.html, the three models, run.json and checkpoints', './hafif-out')
+    .option('--no-report', 'do not write report.html and charts/*.png')
     .option('--resume <dir>', 'continue the run in DIR (same settings) from its last checkpoint')
     .option('--checkpoint-every <n>', 'also checkpoint every N steps (checkpoints are kept at every epoch end and on Ctrl-C)', parsePositiveInt);
   addDataFlags(cmd);
@@ -80,49 +81,18 @@ function settingsFrom(flags: DemoFlags): ExperimentSettings {
 
 async function demo(flags: DemoFlags): Promise<void> {
   const settings = settingsFrom(flags);
-  const quiet = flags.json === true && process.stderr.isTTY !== true;
-  const {backend, data} = await prepare(flags, (msg) => process.stderr.write(`${msg}\n`));
+  const reporter = new Reporter({json: flags.json, quiet: flags.quiet});
+  const {backend, data} = await prepare(flags, (msg) => reporter.info(msg));
   const out = path.resolve(flags.resume ?? flags.out);
-  const {runs} = await interruptible(async (signal) => {
-    try {
-      return await runExperiment(data, settings, {
-        progress: (phase, epochs, steps) => phaseProgress(phase, epochs, steps, quiet),
-        cacheTeacherLogits: flags.cacheTeacherLogits,
-        runDir: out,
-        resume: flags.resume != null,
-        checkpointEvery: flags.checkpointEvery,
-        signal,
-        onWarning: (m) => process.stderr.write(`hafif: warning: ${m}\n`),
-      });
-    } catch (e) {
-      if (signal.aborted) {
-        throw new Interrupted(`checkpoint saved in ${path.join(out, 'checkpoints')}; continue with: hafif demo --resume ${out}` +
-          (flags.json ? ' --json' : ''));
-      }
-      throw e;
-    }
+  await execute({
+    backend, data, settings, out, reporter,
+    json: flags.json,
+    report: flags.report,
+    cacheTeacherLogits: flags.cacheTeacherLogits,
+    resume: flags.resume != null,
+    checkpointEvery: flags.checkpointEvery,
+    resumeCommand: `hafif demo --resume ${out}${flags.json ? ' --json' : ''}`,
   });
-  const results: DemoResults = {
-    dataset: data.name,
-    trainSize: data.train.count,
-    testSize: data.test.count,
-    validationSize: data.validation?.count ?? 0,
-    backend,
-    settings,
-    runs,
-  };
-  await writeFileAtomic(path.join(out, 'results.json'), JSON.stringify(results, null, 2) + '\n');
-  if (flags.json) {
-    process.stdout.write(JSON.stringify(results) + '\n');
-  } else {
-    process.stdout.write(comparisonTable(results) + '\n');
-    process.stdout.write(`results: ${path.join(out, 'results.json')}; models: ${runs.map((r) => path.join(out, r.name)).join(', ')}\n`);
-  }
-}
-
-/** A run stopped by a signal: the CLI prints where its checkpoint is and exits with 130. */
-export class Interrupted extends Error {
-  override readonly name = 'Interrupted';
 }
 
 export async function saveModel(model: tfl.LayersModel, dir: string): Promise<void> {

@@ -94,7 +94,10 @@ describe('hafif demo --resume', () => {
   it('resuming a finished run reproduces its results without training again', () => {
     const r = hafif('demo', '--resume', reference, ...RUN.slice(1));
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout).runs.map((x: {testAccuracy: number}) => x.testAccuracy)).toEqual(accuracies(reference));
+    // --json prints one event per line; the results are the last.
+    const last = JSON.parse(r.stdout.trim().split('\n').at(-1) as string);
+    expect(last.event).toBe('results');
+    expect(last.results.runs.map((x: {testAccuracy: number}) => x.testAccuracy)).toEqual(accuracies(reference));
   }, 900_000);
 
   it('refuses a directory that is not a run, other settings, and --checkpoint-every 0, with one line and exit 2', () => {

@@ -91,7 +91,7 @@ async function runPhases(
     try {
       return await runExperiment(data, settings, {
         ...extra,
-        progress: (phase, epochs, steps) => phaseProgress(phase, epochs, steps, flags.json),
+        progress: (phase, epochs, steps) => phaseProgress(phase, epochs, steps, flags.json === true || flags.quiet === true),
         runDir: out,
         modelDir: () => out,
         resume: flags.resume === true,

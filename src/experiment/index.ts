@@ -5,3 +5,5 @@ export {comparisonTable, summarize} from './results.js';
 export type {ExperimentReport, RunResult} from './results.js';
 export {runExperiment, runIdentity} from './pipeline.js';
 export type {ExperimentOptions, ExperimentResult, PhaseName, PhaseProgress} from './pipeline.js';
+export {applyOverrides, configDataset, configSchema, configSettings, configYaml, loadConfig, parseConfigText, resolveConfig} from './config.js';
+export type {ExperimentConfig, ExperimentConfigInput} from './config.js';

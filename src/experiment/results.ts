@@ -5,7 +5,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 
 import {toTensors, type Dataset} from '../data/index.js';
 import {formatBytes, formatCount, modelSize, type ModelSizeOptions} from '../models/index.js';
-import {evaluate, measureInference, type History} from '../train/index.js';
+import {confusionMatrix, evaluate, measureInference, type History} from '../train/index.js';
 import type {ExperimentSettings} from './settings.js';
 
 /** One trained model's line in results.json. */
@@ -23,6 +23,8 @@ export interface RunResult {
   readonly trainSeconds: number;
   readonly inferenceImagesPerSecond: number;
   readonly history: readonly Record<string, number>[];
+  /** Test-split counts, `confusion[actual][predicted]`. */
+  readonly confusion?: number[][];
 }
 
 /** The test set as tensors, made once per run and shared by every phase's summary. */
@@ -56,6 +58,7 @@ export function summarize(name: string, modelName: string, model: tfl.LayersMode
         }
         return row;
       }),
+      confusion: confusionMatrix(model, x, y, {batchSize: 256}),
     };
   } finally {
     if (test == null) tf.dispose([x, y]);
@@ -72,6 +75,8 @@ export interface ExperimentReport {
   readonly backend: string;
   readonly settings: ExperimentSettings;
   readonly runs: readonly RunResult[];
+  /** Backend, versions, machine, threads, command line (see the CLI's `environment`). */
+  readonly environment?: Readonly<Record<string, string | number>>;
 }
 
 /** The comparison table: params, bytes, test accuracy and loss, train time, inference speed. */

@@ -62,3 +62,4 @@ export {
 export type {Checkpoint, CheckpointCallbackOptions, RunIdentity} from './checkpoint.js';
 export {earlyStopping, terminateOnNaN} from './callbacks.js';
 export type {EarlyStoppingOptions, EarlyStoppingState} from './callbacks.js';
+export {confusionMatrix} from './confusion.js';

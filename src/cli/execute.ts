@@ -1,0 +1,80 @@
+// The part of `demo` and `run` after the settings are known: train the phases through the
+// experiment library, write results.json and the report, print the table or the JSON.
+import path from 'node:path';
+
+import type {BackendName} from '../backend/index.js';
+import type {Dataset} from '../data/index.js';
+import {comparisonTable, runExperiment, type ExperimentReport, type ExperimentSettings} from '../experiment/index.js';
+import {modelFiles} from '../io/index.js';
+import {writeReport} from '../report/index.js';
+import {writeFileAtomic} from '../util/atomic.js';
+import {environment} from './environment.js';
+import {colourEnabled, type Reporter} from './progress.js';
+import {interruptible} from './signals.js';
+
+export interface ExecuteOptions {
+  readonly backend: BackendName;
+  readonly data: Dataset;
+  readonly settings: ExperimentSettings;
+  /** The run directory. */
+  readonly out: string;
+  readonly reporter: Reporter;
+  readonly json?: boolean;
+  /** Write report.html and charts/*.png. */
+  readonly report: boolean;
+  readonly cacheTeacherLogits: boolean;
+  readonly resume?: boolean;
+  readonly checkpointEvery?: number;
+  /** How to continue after Ctrl-C, for the message (e.g. `hafif demo --resume DIR`); none: just where the checkpoint is. */
+  readonly resumeCommand?: string;
+}
+
+/** A run stopped by a signal: the CLI prints where its checkpoint is and exits with 130. */
+export class Interrupted extends Error {
+  override readonly name = 'Interrupted';
+}
+
+export async function execute(o: ExecuteOptions): Promise<ExperimentReport> {
+  const {data, out, reporter} = o;
+  const {runs} = await interruptible(async (signal) => {
+    try {
+      return await runExperiment(data, o.settings, {
+        progress: (phase, epochs, steps) => reporter.phase(phase, epochs, steps),
+        cacheTeacherLogits: o.cacheTeacherLogits,
+        runDir: out,
+        resume: o.resume === true,
+        checkpointEvery: o.checkpointEvery,
+        signal,
+        onWarning: (m) => process.stderr.write(`hafif: warning: ${m}\n`),
+      });
+    } catch (e) {
+      if (signal.aborted) {
+        throw new Interrupted(`checkpoint saved in ${path.join(out, 'checkpoints')}` +
+          (o.resumeCommand ? `; continue with: ${o.resumeCommand}` : ''));
+      }
+      throw e;
+    }
+  });
+  // Every phase's model is saved in the run directory: its gzip size is io's measure of the files.
+  for (let i = 0; i < runs.length; i++) runs[i] = {...runs[i], gzipBytes: (await modelFiles(path.join(out, runs[i].name))).gzipBytes};
+  const results: ExperimentReport = {
+    dataset: data.name,
+    trainSize: data.train.count,
+    testSize: data.test.count,
+    validationSize: data.validation?.count ?? 0,
+    backend: o.backend,
+    settings: o.settings,
+    runs,
+    environment: environment(o.backend),
+  };
+  await writeFileAtomic(path.join(out, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+  const report = o.report ? await writeReport(out) : null;
+  if (o.json) {
+    reporter.event({event: 'results', results, ...(report ? {report: report.html} : {})});
+  } else {
+    process.stdout.write(comparisonTable(results, {style: colourEnabled(process.stdout) ? 'color' : 'plain'}) + '\n');
+    process.stdout.write(`results: ${path.join(out, 'results.json')}; models: ${runs.map((r) => path.join(out, r.name)).join(', ')}\n`);
+    if (report) process.stdout.write(`report: ${report.html}\n`);
+  }
+  return results;
+}
