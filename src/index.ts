@@ -14,3 +14,4 @@ export * from './experiment/index.js';
 export * from './export/index.js';
 export * from './quantize/index.js';
 export * from './report/index.js';
+export * from './prune/index.js';

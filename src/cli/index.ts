@@ -6,6 +6,7 @@ import {UsageError} from '../util/registry.js';
 import {demoCommand} from './demo.js';
 import {benchInferenceCommand} from './bench_inference.js';
 import {exportCommand} from './onnx.js';
+import {pruneCommand} from './prune.js';
 import {reportCommand} from './report.js';
 import {runCommand} from './run.js';
 import {quantizeCommand} from './quantize.js';
@@ -20,8 +21,8 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const cmd of [demoCommand(), trainCommand(), distillCommand(), evaluateCommand(), quantizeCommand(), reportCommand(), runCommand(),
-    exportCommand(), benchInferenceCommand()]) {
+  for (const cmd of [demoCommand(), trainCommand(), distillCommand(), evaluateCommand(), quantizeCommand(), pruneCommand(), reportCommand(),
+    runCommand(), exportCommand(), benchInferenceCommand()]) {
     program.addCommand(cmd.exitOverride().showHelpAfterError('(run with --help for usage)'));
   }
   return program;

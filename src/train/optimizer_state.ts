@@ -41,8 +41,9 @@ export function maskOptimizerState(optimizer: tf.Optimizer, variable: tf.Variabl
   if (mask.length !== variable.size) {
     throw new Error(`maskOptimizerState: mask has ${mask.length} values, ${variable.name} has ${variable.size}`);
   }
-  if (optimizer instanceof HostAdam) {
-    const s = optimizer.momentsOf(variable.name);
+  // Not `instanceof HostAdam`: tf.Optimizer's Symbol.hasInstance answers true for every optimizer.
+  if (Object.prototype.isPrototypeOf.call(HostAdam.prototype, optimizer)) {
+    const s = (optimizer as HostAdam).momentsOf(variable.name);
     if (s == null) return;
     for (let i = 0; i < mask.length; i++) {
       if (mask[i] === 0) {
