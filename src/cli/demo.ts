@@ -4,6 +4,7 @@ import path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
 import {
+  COMPRESS_DEFAULTS,
   KERAS_SETTINGS,
   RECOMMENDED_SETTINGS,
   defaultModels,
@@ -11,7 +12,8 @@ import {
   type ExperimentSettings,
 } from '../experiment/index.js';
 import {addDataFlags, prepare, type DataFlags} from './common.js';
-import {oneOf, parsePositive, parsePositiveInt, parseUnit} from './options.js';
+import {oneOf, parseNumber, parsePositive, parsePositiveInt, parseUnit} from './options.js';
+import {UsageError} from '../util/registry.js';
 import {execute} from './execute.js';
 import {Reporter} from './progress.js';
 
@@ -34,6 +36,10 @@ interface DemoFlags extends DataFlags {
   readonly out: string;
   readonly resume?: string;
   readonly checkpointEvery?: number;
+  readonly compress?: boolean;
+  readonly sparsity?: number;
+  readonly pruneEpochs?: number;
+  readonly dtype?: 'uint8' | 'uint16' | 'float16';
 }
 
 /** The shape of `results.json`. */
@@ -56,6 +62,7 @@ export function demoCommand(): Command {
     .option('--no-report', 'do not write report.html and charts/*.png')
     .option('--resume <dir>', 'continue the run in DIR (same settings) from its last checkpoint')
     .option('--checkpoint-every <n>', 'also checkpoint every N steps (checkpoints are kept at every epoch end and on Ctrl-C)', parsePositiveInt);
+  addCompressFlags(cmd, '--compress');
   addDataFlags(cmd);
   return cmd.action(async (flags: DemoFlags) => {
     await demo(flags);
@@ -76,6 +83,35 @@ function settingsFrom(flags: DemoFlags): ExperimentSettings {
     temperature: flags.temperature ?? base.temperature,
     distillationLoss: flags.distillationLoss ?? base.distillationLoss,
     seed: flags.seed,
+    ...compressSettings(flags, flags.compress === true),
+  };
+}
+
+/** The flags of the compression phases (prune the distilled student, then quantize its weights). */
+export function addCompressFlags(cmd: Command, enable?: string): Command {
+  if (enable) cmd.option(enable, `then prune the distilled student (distilling again) and quantize its weights: phases pruned and quantized`);
+  return cmd
+    .option('--sparsity <s>', `pruned phase: fraction of kernel weights set to 0, in [0, 1) (default ${COMPRESS_DEFAULTS.pruneSparsity})`, parseNumber)
+    .option('--prune-epochs <n>', `pruned phase: fine-tuning epochs (default ${COMPRESS_DEFAULTS.pruneEpochs})`, parsePositiveInt)
+    .addOption(new Option('--dtype <dtype>', `quantized phase: weight storage (default ${COMPRESS_DEFAULTS.quantizeDtype})`).argParser(oneOf(['uint8', 'uint16', 'float16'] as const)));
+}
+
+/** The compression settings from the flags, or none when compression is off. */
+export function compressSettings(
+  flags: {readonly sparsity?: number; readonly pruneEpochs?: number; readonly dtype?: 'uint8' | 'uint16' | 'float16'},
+  on: boolean,
+): Pick<ExperimentSettings, 'pruneSparsity' | 'pruneEpochs' | 'quantizeDtype'> {
+  if (!on) {
+    const given = (['sparsity', 'pruneEpochs', 'dtype'] as const).filter((k) => flags[k] != null);
+    if (given.length > 0) throw new UsageError(`--${given[0].replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} needs --compress`);
+    return {};
+  }
+  const pruneSparsity = flags.sparsity ?? COMPRESS_DEFAULTS.pruneSparsity;
+  if (!(pruneSparsity >= 0 && pruneSparsity < 1)) throw new UsageError(`sparsity must be in [0, 1), got ${pruneSparsity}`);
+  return {
+    pruneSparsity,
+    pruneEpochs: flags.pruneEpochs ?? COMPRESS_DEFAULTS.pruneEpochs,
+    quantizeDtype: flags.dtype ?? COMPRESS_DEFAULTS.quantizeDtype,
   };
 }
 

@@ -1,10 +1,12 @@
 // The part of `demo` and `run` after the settings are known: train the phases through the
 // experiment library, write results.json and the report, print the table or the JSON.
+import {existsSync} from 'node:fs';
 import path from 'node:path';
+import type * as tfl from '@tensorflow/tfjs-layers';
 
 import type {BackendName} from '../backend/index.js';
 import type {Dataset} from '../data/index.js';
-import {comparisonTable, runExperiment, type ExperimentReport, type ExperimentSettings} from '../experiment/index.js';
+import {comparisonTable, runExperiment, type ExperimentReport, type ExperimentSettings, type PhaseName} from '../experiment/index.js';
 import {modelFiles} from '../io/index.js';
 import {writeReport} from '../report/index.js';
 import {writeFileAtomic} from '../util/atomic.js';
@@ -27,6 +29,10 @@ export interface ExecuteOptions {
   readonly checkpointEvery?: number;
   /** How to continue after Ctrl-C, for the message (e.g. `hafif demo --resume DIR`); none: just where the checkpoint is. */
   readonly resumeCommand?: string;
+  /** The phases to run (default: the library's). */
+  readonly phases?: readonly PhaseName[];
+  /** A trained teacher (skips the teacher phase's training). */
+  readonly teacher?: tfl.LayersModel;
 }
 
 /** A run stopped by a signal: the CLI prints where its checkpoint is and exits with 130. */
@@ -46,6 +52,8 @@ export async function execute(o: ExecuteOptions): Promise<ExperimentReport> {
         checkpointEvery: o.checkpointEvery,
         signal,
         onWarning: (m) => process.stderr.write(`hafif: warning: ${m}\n`),
+        phases: o.phases,
+        teacher: o.teacher,
       });
     } catch (e) {
       if (signal.aborted) {
@@ -56,7 +64,11 @@ export async function execute(o: ExecuteOptions): Promise<ExperimentReport> {
     }
   });
   // Every phase's model is saved in the run directory: its gzip size is io's measure of the files.
-  for (let i = 0; i < runs.length; i++) runs[i] = {...runs[i], gzipBytes: (await modelFiles(path.join(out, runs[i].name))).gzipBytes};
+  // (A teacher given from elsewhere is not in it.)
+  for (let i = 0; i < runs.length; i++) {
+    const dir = path.join(out, runs[i].name);
+    if (existsSync(path.join(dir, 'model.json'))) runs[i] = {...runs[i], gzipBytes: (await modelFiles(dir)).gzipBytes};
+  }
   const results: ExperimentReport = {
     dataset: data.name,
     trainSize: data.train.count,

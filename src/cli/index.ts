@@ -3,6 +3,7 @@ import '../index.js'; // registers the native backend and the file:// model rout
 import {Command, CommanderError} from 'commander';
 
 import {UsageError} from '../util/registry.js';
+import {compressCommand} from './compress.js';
 import {demoCommand} from './demo.js';
 import {benchInferenceCommand} from './bench_inference.js';
 import {exportCommand} from './onnx.js';
@@ -10,6 +11,7 @@ import {pruneCommand} from './prune.js';
 import {reportCommand} from './report.js';
 import {runCommand} from './run.js';
 import {quantizeCommand} from './quantize.js';
+import {searchCommand} from './search.js';
 import {distillCommand, evaluateCommand, trainCommand} from './train.js';
 
 /** Exit code for bad usage or bad input files. */
@@ -21,8 +23,8 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const cmd of [demoCommand(), trainCommand(), distillCommand(), evaluateCommand(), quantizeCommand(), pruneCommand(), reportCommand(),
-    runCommand(), exportCommand(), benchInferenceCommand()]) {
+  for (const cmd of [demoCommand(), trainCommand(), distillCommand(), evaluateCommand(), quantizeCommand(), pruneCommand(), compressCommand(),
+    reportCommand(), runCommand(), searchCommand(), exportCommand(), benchInferenceCommand()]) {
     program.addCommand(cmd.exitOverride().showHelpAfterError('(run with --help for usage)'));
   }
   return program;

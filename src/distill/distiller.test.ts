@@ -246,7 +246,7 @@ describe('Distiller', () => {
     student.dispose();
   });
 
-  it('augments the inputs of both models when asked, and refuses to cache then', async () => {
+  it("augments the inputs of both models when asked, and refuses to cache then (unless teacherView is 'clean')", async () => {
     const teacher = bnTeacher(1);
     const student = denseStudent(2);
     const {x, y} = toyData(16, 3);
@@ -258,7 +258,7 @@ describe('Distiller', () => {
       return tf.reverse(xb, 2);
     };
     await expect(d.fit(x, y, {augment, cacheTeacherLogits: true})).rejects.toThrow(
-      'cacheTeacherLogits cannot be used with augment',
+      "cacheTeacherLogits needs teacherView 'clean' with augment",
     );
     await d.fit(x, y, {augment, batchSize: 8});
     expect(calls).toBe(2);

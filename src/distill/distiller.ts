@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
-import {asLogits, checkOutputKind, distillationLosses} from '../losses/index.js';
+import {asLogits, checkOutputKind, distillationLosses, dkd, logitStandardizedKd} from '../losses/index.js';
 import type {DistillationLossFn, DistillationLossName, OutputKind, StudentLossFn, StudentLossName} from '../losses/index.js';
 import {HostExamples, labelsToInt32, range} from '../train/examples.js';
 import type {Inputs, Labels} from '../train/examples.js';
@@ -18,6 +18,8 @@ import {
   validationFn,
 } from '../train/index.js';
 import type {Batch, Evaluation, History, LoopOptions, LossTerm, TeacherSource} from '../train/index.js';
+import {crossEntropyTerm, type BatchAugmentation} from '../train/augmentation.js';
+import {featureTerm, type FeatureLossSpec} from './features.js';
 import {UsageError} from '../util/registry.js';
 
 /**
@@ -58,12 +60,33 @@ export interface DistillerCompileOptions {
   /** Hard-label loss on the student's logits. @default 'sparse-categorical-crossentropy' */
   readonly studentLossFn?: StudentLossName | StudentLossFn;
   /** Soft-target loss between teacher and student logits. @default 'kl' */
-  readonly distillationLossFn?: DistillationLossName | DistillationLossFn;
+  readonly distillationLossFn?: DistillerLossName | DistillationLossFn;
   /** Weight of the student loss; the distillation loss gets 1 − alpha. @default 0.1 */
   readonly alpha?: number;
   /** Softening temperature of the distillation loss. @default 3 */
   readonly temperature?: number;
+  /** DKD's weights of its target-class (alpha) and non-target-class (beta) terms, for `distillationLossFn: 'dkd'`. @default {alpha: 1, beta: 8} */
+  readonly dkd?: {readonly alpha?: number; readonly beta?: number};
+  /** Label smoothing ε of the hard-label loss, in [0, 1) (built-in loss only). @default 0 */
+  readonly labelSmoothing?: number;
+  /**
+   * Feature losses on named layers (FitNets hints, attention transfer), added to the objective
+   * with their own weights. Layers and shapes are checked here.
+   * @example featureLosses: [{kind: 'hint', studentLayer: 'conv2d_2', teacherLayer: 're_lu_5'}]
+   */
+  readonly featureLosses?: readonly FeatureLossSpec[];
 }
+
+/**
+ * What the teacher sees when the student's inputs are augmented. 'same': the student's augmented
+ * batch, one teacher forward pass per step ("function matching", Beyer et al., "Knowledge
+ * distillation: A good teacher is patient and consistent", CVPR 2022). 'clean': the unaugmented
+ * example, whose logits are computed once and cached.
+ */
+export type TeacherView = 'same' | 'clean';
+
+/** Distillation losses by name: kl, mse (src/losses) and dkd, lskd (src/losses/kd_losses.ts). */
+export type DistillerLossName = DistillationLossName | 'dkd' | 'lskd';
 
 /** Options of {@link Distiller.fit}. */
 export interface DistillerFitOptions extends LoopOptions {
@@ -77,6 +100,10 @@ export interface DistillerFitOptions extends LoopOptions {
    * @default true without augment, false with it
    */
   readonly cacheTeacherLogits?: boolean;
+  /** What the teacher sees of an augmented batch. @default 'same' */
+  readonly teacherView?: TeacherView;
+  /** Augmentation whose mixup/cutmix label mix the hard-label loss trains on (sets `augment`). */
+  readonly augmentation?: BatchAugmentation;
 }
 
 /** The terms of the distillation objective for one batch. */
@@ -109,7 +136,10 @@ export function distillerLoss(
 
 interface Compiled {
   readonly studentLoss: StudentLossName | StudentLossFn;
-  readonly distillationLoss: DistillationLossName | DistillationLossFn;
+  readonly distillationLoss: DistillerLossName | DistillationLossFn;
+  readonly dkd: {readonly alpha: number; readonly beta: number};
+  readonly labelSmoothing: number;
+  readonly featureLosses: readonly FeatureLossSpec[];
   readonly optimizer: tf.Optimizer;
   readonly ownsOptimizer: boolean;
   readonly metrics: readonly 'accuracy'[];
@@ -174,8 +204,20 @@ export class Distiller {
       if (m !== 'accuracy') throw new UsageError(`unknown metric "${String(m)}"; expected accuracy`);
     }
     const studentLoss = resolveStudentLoss(studentLossFn);
-    const distillationLoss =
-      typeof distillationLossFn === 'function' ? distillationLossFn : distillationLosses.get(distillationLossFn);
+    const distillationLoss = resolveDistillationLoss(distillationLossFn);
+    const dkd = {alpha: options.dkd?.alpha ?? 1, beta: options.dkd?.beta ?? 8};
+    for (const [k, v] of Object.entries(dkd)) {
+      if (!(v >= 0) || !Number.isFinite(v)) throw new UsageError(`DKD ${k} must be a finite number >= 0, got ${v}`);
+    }
+    const featureLosses = options.featureLosses ?? [];
+    // Names unknown layers and unmatched shapes now, not at fit.
+    const teacherModel = this.teacher;
+    if (featureLosses.length > 0 && isLogitsTeacher(teacherModel)) {
+      throw new UsageError('feature losses read the teacher\'s layers: they need a tfjs teacher, not a logits teacher (e.g. an ONNX model)');
+    }
+    for (const f of featureLosses) featureTerm(teacherModel as tfl.LayersModel, this.student, f, 0).dispose();
+    const labelSmoothing = options.labelSmoothing ?? 0;
+    if (!(labelSmoothing >= 0 && labelSmoothing < 1)) throw new UsageError(`label smoothing must be in [0, 1), got ${labelSmoothing}`);
     this.disposeOwnOptimizer();
     this.compiled = {
       studentLoss: studentLossFn,
@@ -187,6 +229,9 @@ export class Distiller {
       distillationLossFn: distillationLoss,
       alpha,
       temperature,
+      dkd,
+      labelSmoothing,
+      featureLosses,
     };
   }
 
@@ -200,11 +245,15 @@ export class Distiller {
    */
   async fit(x: Inputs, y: Labels, options: DistillerFitOptions = {}): Promise<History> {
     const c = this.requireCompiled('fit');
-    const {evalBatchSize = 256, augment} = options;
+    const {evalBatchSize = 256, augmentation, teacherView = 'same'} = options;
+    if (teacherView !== 'same' && teacherView !== 'clean') {
+      throw new UsageError(`teacherView must be 'same' or 'clean', got '${String(teacherView)}'`);
+    }
+    const augment = augmentation?.augment ?? options.augment;
     checkPositiveInteger('evalBatchSize', evalBatchSize);
-    const cache = options.cacheTeacherLogits ?? augment == null;
-    if (cache && augment != null) {
-      throw new UsageError('cacheTeacherLogits cannot be used with augment: the teacher must see the augmented inputs');
+    const cache = options.cacheTeacherLogits ?? (augment == null || teacherView === 'clean');
+    if (cache && augment != null && teacherView === 'same') {
+      throw new UsageError("cacheTeacherLogits needs teacherView 'clean' with augment: under 'same' the teacher sees each augmented batch");
     }
     if (!cache && isLogitsTeacher(this.teacher)) {
       throw new UsageError('a logits teacher (e.g. an ONNX model) is run once per example: it needs cacheTeacherLogits and no augment');
@@ -223,6 +272,8 @@ export class Distiller {
     const teacher: TeacherSource = cached
       ? (batch: Batch) => gatherRows(cached, numClasses, batch.indices)
       : (batch: Batch) => this.teacherValues(batch.x);
+    // compile() refused feature losses for a logits teacher.
+    const features = c.featureLosses.map((f, i) => featureTerm(this.teacher as tfl.LayersModel, this.student, f, (options.seed ?? 0) + i));
     const step = createTrainStep({
       model: this.student,
       optimizer: c.optimizer,
@@ -231,11 +282,18 @@ export class Distiller {
       hooks: options.hooks,
       accuracy: c.metrics.includes('accuracy'),
       terms: [
-        studentLossTerm(c.studentLoss, c.alpha, 'studentLoss'),
-        distillationTerm(c.distillationLoss, c.temperature, 1 - c.alpha),
+        typeof c.studentLoss === 'string' && (c.labelSmoothing > 0 || augmentation != null)
+          ? crossEntropyTerm({augmentation, labelSmoothing: c.labelSmoothing, weight: c.alpha, name: 'studentLoss'})
+          : studentLossTerm(c.studentLoss, c.alpha, 'studentLoss'),
+        distillationTerm(c.distillationLoss, c, 1 - c.alpha),
+        ...features.map((f) => f.term),
       ],
     });
-    return trainLoop(examples, labels, step, {...options, model: this.student, optimizer: c.optimizer, validate});
+    try {
+      return await trainLoop(examples, labels, step, {...options, augment, model: this.student, optimizer: c.optimizer, validate});
+    } finally {
+      for (const f of features) f.dispose();
+    }
   }
 
   /** The student's hard-label loss and accuracy on `x`, in inference mode. */
@@ -312,13 +370,35 @@ export class Distiller {
  * The distillation loss as an engine term: a built-in name becomes its descriptor (fused on the
  * host), a function a custom term.
  */
-function distillationTerm(loss: DistillationLossName | DistillationLossFn, temperature: number, weight: number): LossTerm {
+function distillationTerm(loss: DistillerLossName | DistillationLossFn, c: Compiled, weight: number): LossTerm {
   const name = 'distillationLoss';
+  const {temperature} = c;
   if (typeof loss === 'function') {
     return {kind: 'custom', name, weight, fn: ({teacherLogits, logits}) => loss(teacherLogits as tf.Tensor, logits, temperature)};
   }
+  if (loss === 'dkd') {
+    const opts = {...c.dkd, temperature};
+    return {kind: 'custom', name, weight, fn: ({labels, teacherLogits, logits}) => dkd(labels, teacherLogits as tf.Tensor, logits, opts)};
+  }
+  if (loss === 'lskd') {
+    return {kind: 'custom', name, weight, fn: ({teacherLogits, logits}) => logitStandardizedKd(teacherLogits as tf.Tensor, logits, {temperature})};
+  }
   distillationLosses.get(loss); // names an unknown loss
   return loss === 'kl' ? {kind: 'kl', temperature, weight, name} : {kind: 'mse', weight, name};
+}
+
+/** Names of every distillation loss the Distiller takes. */
+export const DISTILLER_LOSSES: readonly DistillerLossName[] = ['kl', 'mse', 'dkd', 'lskd'];
+
+/** A distillation-loss name or function as a function of (teacher, student, T); names an unknown loss. */
+function resolveDistillationLoss(loss: DistillerLossName | DistillationLossFn): DistillationLossFn {
+  if (typeof loss === 'function') return loss;
+  if (loss === 'dkd') return () => { throw new Error('dkd needs labels; it runs as an engine term'); };
+  if (loss === 'lskd') return (t, s, T) => logitStandardizedKd(t, s, {temperature: T});
+  if (!distillationLosses.has(loss)) {
+    throw new UsageError(`unknown distillation loss "${String(loss)}"; expected one of ${DISTILLER_LOSSES.join(', ')}`);
+  }
+  return distillationLosses.get(loss);
 }
 
 /** Rows `indices` of a [rows, width] array. */

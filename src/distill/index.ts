@@ -1,5 +1,7 @@
-export {Distiller, distillerLoss} from './distiller.js';
-export type {DistillerCompileOptions, DistillerFitOptions, DistillerLossTerms, DistillerModels, LogitsTeacher} from './distiller.js';
+export {DISTILLER_LOSSES, Distiller, distillerLoss} from './distiller.js';
+export {featureTerm} from './features.js';
+export type {FeatureLossSpec, FeatureTerm} from './features.js';
+export type {DistillerCompileOptions, DistillerFitOptions, DistillerLossName, DistillerLossTerms, DistillerModels, LogitsTeacher, TeacherView} from './distiller.js';
 // The losses live in src/losses (shared with the training engine); re-exported here as before.
 export {
   KERAS_EPSILON,
@@ -19,3 +21,16 @@ export type {
   StudentLossFn,
   StudentLossName,
 } from '../losses/index.js';
+export {
+  attentionTransferTensor,
+  dkd,
+  dkdHost,
+  dkdTensor,
+  hintHost,
+  hintTensor,
+  logitStandardizedKd,
+  logitStandardizedKdHost,
+  logitStandardizedKdTensor,
+  softCrossEntropy,
+} from '../losses/index.js';
+export type {DkdOptions, HintRegressor, LogitStandardizationOptions} from '../losses/index.js';

@@ -1,9 +1,11 @@
 // The experiment as a library: settings, phases, results and the comparison table.
-export {KERAS_SETTINGS, RECOMMENDED_SETTINGS, defaultModels} from './settings.js';
+export {COMPRESS_DEFAULTS, KERAS_SETTINGS, RECOMMENDED_SETTINGS, defaultModels} from './settings.js';
 export type {ExperimentSettings} from './settings.js';
 export {comparisonTable, summarize} from './results.js';
 export type {ExperimentReport, RunResult} from './results.js';
-export {runExperiment, runIdentity} from './pipeline.js';
+export {PHASES, fineTuneSchedule, runExperiment, runIdentity} from './pipeline.js';
 export type {ExperimentOptions, ExperimentResult, PhaseName, PhaseProgress} from './pipeline.js';
 export {applyOverrides, configDataset, configSchema, configSettings, configYaml, loadConfig, parseConfigText, resolveConfig} from './config.js';
 export type {ExperimentConfig, ExperimentConfigInput} from './config.js';
+export {augmentLabel, checkSearchConfig, teacherKey, runSearch, scheduleLabel, searchReport, searchSettings, searchTable, settingLabel} from './search.js';
+export type {ChosenTest, RunRecord, SearchConfig, SearchEvents, SearchReport, SearchSetting, SearchSpace, SettingSummary, TeacherRecipe, TrainRecipe} from './search.js';

@@ -24,11 +24,28 @@ import {
 } from '../train/index.js';
 import {writeFileAtomic} from '../util/atomic.js';
 import {UsageError} from '../util/registry.js';
+import {modelFiles} from '../io/index.js';
+import {checkSparsity, cloneModel, constantSparsity, MagnitudePruner, polynomialDecay, strip, type PruningSchedule} from '../prune/index.js';
+import {saveQuantized} from '../quantize/index.js';
 import {summarize, type RunResult} from './results.js';
-import type {ExperimentSettings} from './settings.js';
+import {COMPRESS_DEFAULTS, type ExperimentSettings} from './settings.js';
+
+/**
+ * The compression phase's schedule: sparsity rises from 0 to `sparsity` (TFMOT's polynomial
+ * decay, power 3) over the first half of fine-tuning, masks updated ten times, then holds.
+ */
+export function fineTuneSchedule(sparsity: number, totalSteps: number): PruningSchedule {
+  const frequency = Math.max(1, Math.floor(totalSteps / 20));
+  const endStep = frequency * Math.floor(totalSteps / 2 / frequency);
+  if (endStep <= 0) return constantSparsity({targetSparsity: sparsity, frequency: 1});
+  return polynomialDecay({initialSparsity: 0, finalSparsity: sparsity, beginStep: 0, endStep, frequency});
+}
 
 /** The phases of the seed experiment, in order. */
-export type PhaseName = 'teacher' | 'distilled' | 'scratch';
+export type PhaseName = 'teacher' | 'distilled' | 'scratch' | 'pruned' | 'quantized';
+
+/** Every phase, in the order a run goes through them. */
+export const PHASES: readonly PhaseName[] = ['teacher', 'distilled', 'scratch', 'pruned', 'quantized'];
 
 /** Progress display of one phase. */
 export interface PhaseProgress {
@@ -57,7 +74,10 @@ export interface ExperimentOptions {
   readonly checkpointEvery?: number;
   /** Continue the run in `runDir` from its last state instead of starting over. */
   readonly resume?: boolean;
-  /** The phases to run, in pipeline order. @default all: teacher (unless `teacher` is given), distilled, scratch */
+  /**
+   * The phases to run, in pipeline order.
+   * @default teacher (unless `teacher` is given), distilled, scratch, and with `pruneSparsity` set pruned and quantized
+   */
   readonly phases?: readonly PhaseName[];
   /** Where a phase's model is saved in the run directory. @default runDir/PHASE */
   modelDir?(phase: PhaseName): string;
@@ -118,7 +138,7 @@ interface Phase {
   readonly name: PhaseName;
   readonly modelName: string;
   readonly epochs: number;
-  build(): tfl.LayersModel;
+  build(): tfl.LayersModel | Promise<tfl.LayersModel>;
   train(model: tfl.LayersModel, optimizer: tf.Optimizer, loop: LoopOptions): Promise<History>;
 }
 
@@ -133,7 +153,13 @@ export async function runExperiment(data: Dataset, s: ExperimentSettings, option
     throw new UsageError(`checkpoint-every must be a positive integer, got ${options.checkpointEvery}`);
   }
   const identity = runIdentity(data, s);
-  const wanted = new Set<PhaseName>(options.phases ?? ['teacher', 'distilled', 'scratch']);
+  const compress = s.pruneSparsity != null;
+  const wanted = new Set<PhaseName>(options.phases ?? ['teacher', 'distilled', 'scratch', ...(compress ? ['pruned', 'quantized'] as const : [])]);
+  if ((wanted.has('pruned') || wanted.has('quantized')) && !compress) {
+    throw new UsageError('the pruned and quantized phases need pruneSparsity in the settings');
+  }
+  if (compress) checkSparsity('pruneSparsity', s.pruneSparsity as number);
+  if (wanted.has('pruned') && !wanted.has('distilled')) throw new UsageError('the pruned phase compresses the distilled student: run the distilled phase too');
   if (options.teacher == null && !wanted.has('teacher') && wanted.has('distilled')) {
     throw new UsageError('distilling needs a teacher: run the teacher phase or pass a trained teacher');
   }
@@ -142,7 +168,7 @@ export async function runExperiment(data: Dataset, s: ExperimentSettings, option
   if (resume) {
     const dir = runDir as string;
     const state = await readRunState(dir);
-    const hasCheckpoints = (await Promise.all((['teacher', 'distilled', 'scratch'] as const).map(
+    const hasCheckpoints = (await Promise.all(PHASES.map(
       (p) => latestCheckpoint(path.join(dir, 'checkpoints', p), options.onWarning).then((c) => c != null)))).some(Boolean);
     if (state == null && !hasCheckpoints) throw new UsageError(`${dir} is not a hafif run directory (no ${RUN_FILE}, no checkpoints)`);
     if (state) {
@@ -178,7 +204,7 @@ export async function runExperiment(data: Dataset, s: ExperimentSettings, option
       runs.push(done);
       return model;
     }
-    const model = phase.build();
+    const model = await phase.build();
     owned.push(model);
     const optimizer = kerasAdam(s.learningRate);
     const callbacks: Callback[] = [];
@@ -221,6 +247,27 @@ export async function runExperiment(data: Dataset, s: ExperimentSettings, option
     }
   };
 
+  /** The pruned student with its weights stored as `quantizeDtype`; no training, so no checkpoints. */
+  const quantizePhase = async (source: tfl.LayersModel) => {
+    const done = finished.quantized;
+    if (done != null) {
+      runs.push(done);
+      return;
+    }
+    if (runDir == null) throw new UsageError('the quantized phase writes its model: it needs a run directory');
+    const dtype = s.quantizeDtype ?? COMPRESS_DEFAULTS.quantizeDtype;
+    const dir = modelDir('quantized');
+    await saveQuantized(source, dir, {dtype});
+    const model = await tfl.loadLayersModel(`file://${dir}`); // dequantized by stock tfjs
+    owned.push(model);
+    const {weightSpecs} = await modelFiles(dir);
+    const result = summarize('quantized', `${s.student} pruned ${s.pruneSparsity} ${dtype}`, model, data, 0, [], test, {weightSpecs});
+    finished = {...finished, quantized: result};
+    await saveState();
+    runs.push(result);
+    await options.trained?.('quantized', model);
+  };
+
   try {
     let teacher = options.teacher;
     if (teacher == null && wanted.has('teacher')) {
@@ -237,7 +284,8 @@ export async function runExperiment(data: Dataset, s: ExperimentSettings, option
     const frozen = teacher as tfl.LayersModel | LogitsTeacher;
     // The same seed gives the distilled and the scratch student bit-identical initial weights.
     const studentSeed = s.seed + 1;
-    if (wanted.has('distilled')) await runPhase({
+    let distilled: tfl.LayersModel | null = null;
+    if (wanted.has('distilled')) distilled = await runPhase({
       name: 'distilled',
       modelName: s.student,
       epochs: s.epochsStudent,
@@ -255,6 +303,27 @@ export async function runExperiment(data: Dataset, s: ExperimentSettings, option
       build: () => createModel(s.student, {...shape, seed: studentSeed}),
       train: (m, optimizer, l) => fit(m, train.x, train.y, {...l, optimizer}),
     });
+    if (wanted.has('pruned')) {
+      const source = distilled as tfl.LayersModel;
+      const epochs = s.pruneEpochs ?? COMPRESS_DEFAULTS.pruneEpochs;
+      const pruned = await runPhase({
+        name: 'pruned',
+        modelName: `${s.student} pruned ${s.pruneSparsity}`,
+        epochs,
+        build: () => cloneModel(source),
+        train: async (student, optimizer, l) => {
+          const pruner = new MagnitudePruner(student, {schedule: fineTuneSchedule(s.pruneSparsity as number, steps * epochs)});
+          // Resumed between schedule steps: the masks are the zeros the checkpoint holds.
+          if (l.resume != null && l.resume.step > 0) pruner.restoreMasks();
+          const distiller = new Distiller({teacher: frozen, student});
+          distiller.compile({optimizer, alpha: s.alpha, temperature: s.temperature, distillationLossFn: s.distillationLoss});
+          const history = await distiller.fit(train.x, train.y, {...l, hooks: [pruner.hook()], cacheTeacherLogits: options.cacheTeacherLogits});
+          strip(pruner);
+          return history;
+        },
+      });
+      if (wanted.has('quantized')) await quantizePhase(pruned);
+    }
     return {runs};
   } finally {
     for (const m of owned) if (m !== options.teacher) m.dispose();

@@ -79,19 +79,28 @@ export interface ExperimentReport {
   readonly environment?: Readonly<Record<string, string | number>>;
 }
 
-/** The comparison table: params, bytes, test accuracy and loss, train time, inference speed. */
+/**
+ * The comparison table: params (and non-zero params when a model is pruned), bytes (and gzip
+ * bytes where measured), test accuracy and loss, train time, inference speed.
+ */
 export function comparisonTable(r: ExperimentReport, options: {readonly style?: 'plain' | 'color'} = {}): string {
   const plain = options.style !== 'color';
+  const sparse = r.runs.some((run) => run.nonZeroParams != null && run.nonZeroParams < run.params);
+  const gzip = r.runs.some((run) => run.gzipBytes != null);
+  const head = ['model', 'params', ...(sparse ? ['non-zero'] : []), 'bytes', ...(gzip ? ['gzip'] : []),
+    'test accuracy', 'test loss', 'train time', 'inference img/s'];
   const t = new Table({
-    head: ['model', 'params', 'bytes', 'test accuracy', 'test loss', 'train time', 'inference img/s'],
-    colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right'],
+    head,
+    colAligns: head.map((_, i) => (i === 0 ? 'left' : 'right')),
     ...(plain ? {style: {head: [], border: []}} : {}),
   });
   for (const run of r.runs) {
     t.push([
       `${run.name} (${run.model})`,
       formatCount(run.params),
+      ...(sparse ? [formatCount(run.nonZeroParams ?? run.params)] : []),
       formatBytes(run.bytes),
+      ...(gzip ? [run.gzipBytes != null ? formatBytes(run.gzipBytes) : '–'] : []),
       `${(run.testAccuracy * 100).toFixed(2)}%`,
       run.testLoss.toFixed(4),
       `${run.trainSeconds.toFixed(1)} s`,
@@ -100,8 +109,10 @@ export function comparisonTable(r: ExperimentReport, options: {readonly style?: 
   }
   const s = r.settings;
   const validation = r.validationSize > 0 ? `validation ${r.validationSize} held out of train` : 'no validation split';
-  const head = `${r.dataset}: ${r.trainSize} train / ${r.testSize} test (${validation}), backend ${r.backend}; ` +
+  const compress = s.pruneSparsity != null
+    ? `; pruned to ${s.pruneSparsity} over ${s.pruneEpochs} epochs, weights ${s.quantizeDtype}` : '';
+  const title = `${r.dataset}: ${r.trainSize} train / ${r.testSize} test (${validation}), backend ${r.backend}; ` +
     `alpha ${s.alpha}, ${s.distillationLoss === 'kl' ? `kl, T ${s.temperature}` : 'mse'}, teacher ${s.epochsTeacher} epochs, ` +
-    `students ${s.epochsStudent}, batch ${s.batchSize}`;
-  return `${head}\n${t.toString()}`;
+    `students ${s.epochsStudent}, batch ${s.batchSize}${compress}`;
+  return `${title}\n${t.toString()}`;
 }

@@ -13,7 +13,20 @@ export interface ExperimentSettings {
   readonly temperature: number;
   readonly distillationLoss: DistillationLossName;
   readonly seed: number;
+  /**
+   * Compress the distilled student after training: magnitude-prune it to this sparsity while
+   * distilling again from the teacher (phase `pruned`), then store its weights as
+   * `quantizeDtype` (phase `quantized`). Unset: no compression phases.
+   */
+  readonly pruneSparsity?: number;
+  /** Fine-tuning epochs of the pruned phase. @default 2 */
+  readonly pruneEpochs?: number;
+  /** @default 'uint8' */
+  readonly quantizeDtype?: 'uint8' | 'uint16' | 'float16';
 }
+
+/** The compression phases' defaults. */
+export const COMPRESS_DEFAULTS = {pruneSparsity: 0.8, pruneEpochs: 2, quantizeDtype: 'uint8'} as const;
 
 /** The Keras example's settings ("Knowledge Distillation", keras.io). */
 export const KERAS_SETTINGS = {

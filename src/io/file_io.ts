@@ -113,9 +113,15 @@ function modelJSON(artifacts: ModelArtifacts): ModelJSON {
   return json;
 }
 
+/**
+ * The run state `hafif train` and `hafif distill` keep beside the model they write (run.json and
+ * the phase's checkpoints); replaced with the model once the phase is done.
+ */
+const RUN_STATE: readonly string[] = ['run.json', 'checkpoints'];
+
 /** Files a saved model directory may hold; anything else means `dir` is not ours to replace. */
 function isModelFile(name: string): boolean {
-  return name === MODEL_JSON || /\.bin$/.test(name) || SIDE_FILES.includes(name);
+  return name === MODEL_JSON || /\.bin$/.test(name) || SIDE_FILES.includes(name) || RUN_STATE.includes(name);
 }
 
 async function checkReplaceable(target: string): Promise<void> {

@@ -19,3 +19,20 @@ export type {
   StudentLossName,
 } from './losses.js';
 export {crossEntropyHost, distillationKLHost, logitMseHost} from './host_kernels.js';
+export {
+  attentionMapHost,
+  attentionTransferTensor,
+  dkd,
+  dkdHost,
+  dkdTensor,
+  hintHost,
+  hintTensor,
+  logitStandardizedKd,
+  logitStandardizedKdHost,
+  logitStandardizedKdTensor,
+  smoothLabels,
+  smoothTargets,
+  softCrossEntropy,
+  softCrossEntropyHost,
+} from './kd_losses.js';
+export type {DkdOptions, HintRegressor, HostLossValue, LogitStandardizationOptions} from './kd_losses.js';

@@ -1,4 +1,4 @@
-export {constantSparsity, polynomialDecay, shouldPruneInStep} from './schedule.js';
+export {checkSparsity, constantSparsity, polynomialDecay, shouldPruneInStep} from './schedule.js';
 export type {ConstantSparsityOptions, PolynomialDecayOptions, PruningSchedule, ScheduleDecision} from './schedule.js';
 export {keepCount, magnitudeMasks, prunableWeights, PRUNABLE_CLASSES, topKMasks} from './magnitude.js';
 export type {PrunableWeight, PruneScope} from './magnitude.js';

@@ -81,6 +81,19 @@ export class MagnitudePruner {
     return prune;
   }
 
+  /**
+   * Masks from the kernels' current zeros (1 where w ≠ 0): a fine-tuning resumed from a
+   * checkpoint taken between schedule steps keeps the masks it had.
+   */
+  restoreMasks(): void {
+    this.currentMasks = this.targets.map((t) => {
+      const v = t.variable.dataSync();
+      const m = new Float32Array(v.length);
+      for (let i = 0; i < v.length; i++) m[i] = v[i] === 0 ? 0 : 1;
+      return m;
+    });
+  }
+
   /** `w ← w · mask` for every kernel (nothing before the first update). */
   applyMasks(): void {
     const masks = this.currentMasks;

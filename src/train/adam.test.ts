@@ -148,3 +148,36 @@ describe.runIf(addon != null)('addon.adamUpdate', () => {
       .toThrow('adamUpdate: stepSize must be a number');
   });
 });
+
+describe.each(backends)('HostAdam weight decay (AdamW) on %s', (backend) => {
+  it('matches torch.optim.AdamW on a kernel, leaves rank-1 weights undecayed, and takes a new learning rate', async () => {
+    await tf.setBackend(backend);
+    const before = tf.memory().numTensors;
+    // /usr/bin/python3, torch 1.13: p = [[1, −2], [3, 4]], AdamW([p], 0.1, eps=1e-7, weight_decay=0.5),
+    // two steps with grads [0.5, −1, 2, 0.1] then [1, 1, −1, 0.3] → p.flatten().tolist().
+    const want = [0.7109818458557129, -1.7152631282806396, 2.5858662128448486, 3.423222064971924];
+    const kernel = tf.tidy(() => tf.variable(tf.tensor2d([1, -2, 3, 4], [2, 2]), true, `adamw_${backend}_k`));
+    const bias = tf.tidy(() => tf.variable(tf.tensor1d([1, -2]), true, `adamw_${backend}_b`));
+    const opt = new HostAdam({learningRate: 0.1, epsilon: 1e-7, weightDecay: 0.5});
+    for (const g of [[0.5, -1, 2, 0.1], [1, 1, -1, 0.3]]) {
+      const gk = tf.tensor2d(g, [2, 2]);
+      const gb = tf.tensor1d([g[0], g[1]]);
+      opt.applyGradients({[kernel.name]: gk, [bias.name]: gb});
+      tf.dispose([gk, gb]);
+    }
+    kernel.dataSync().forEach((v, i) => expect(v).toBeCloseTo(want[i], 5));
+    // The bias took plain Adam steps: the first moves by lr·sign(g) = 0.1 each, no decay.
+    const b = bias.dataSync();
+    expect(b[0]).toBeLessThan(1 - 0.15);
+    expect(b[0]).toBeGreaterThan(1 - 0.21);
+    opt.learningRate = 0;
+    const g0 = tf.tensor1d([5, 5]);
+    const frozen = Array.from(bias.dataSync());
+    opt.applyGradients({[bias.name]: g0});
+    expect(Array.from(bias.dataSync())).toEqual(frozen);
+    expect(() => new HostAdam({weightDecay: -1})).toThrow('weight decay must be a finite number >= 0, got -1');
+    tf.dispose([kernel, bias, g0]);
+    opt.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});

@@ -3,6 +3,7 @@ import type {NamedTensor} from '@tensorflow/tfjs-core/dist/tensor_types.js';
 
 import {addon} from '../backend/addon.js';
 import type {NativeAddon} from '../backend/addon.js';
+import {UsageError} from '../util/registry.js';
 
 /** Options of {@link HostAdam}; the defaults are Keras'. */
 export interface AdamOptions {
@@ -14,6 +15,12 @@ export interface AdamOptions {
   readonly beta2?: number;
   /** Keras' default; PyTorch's is 1e-8. @default 1e-7 */
   readonly epsilon?: number;
+  /**
+   * Decoupled weight decay (AdamW; Loshchilov & Hutter, "Decoupled Weight Decay Regularization",
+   * ICLR 2019): before the Adam update `w ← w·(1 − lr·weightDecay)`, as PyTorch's `AdamW`.
+   * Applied to kernels only (variables of rank ≥ 2), not to biases or batch-norm scales. @default 0
+   */
+  readonly weightDecay?: number;
 }
 
 /** True when the C++ update can run: the addon is loaded and `native` holds the tensors. */
@@ -48,16 +55,23 @@ export class HostAdam extends tf.Optimizer {
     return 'HostAdam';
   }
 
-  readonly learningRate: number;
-  readonly beta1: number;
+  /** Settable between steps (learning-rate schedules do). */
+  learningRate: number;
+  /** Settable between steps (one-cycle cycles it). */
+  beta1: number;
   readonly beta2: number;
   readonly epsilon: number;
+  readonly weightDecay: number;
   private readonly moments = new Map<string, {m: Float32Array; v: Float32Array}>();
   private step = 0;
 
   constructor(options: AdamOptions = {}) {
     super();
-    const {learningRate = 1e-3, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-7} = options;
+    const {learningRate = 1e-3, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-7, weightDecay = 0} = options;
+    if (!(weightDecay >= 0) || !Number.isFinite(weightDecay)) {
+      throw new UsageError(`weight decay must be a finite number >= 0, got ${weightDecay}`);
+    }
+    this.weightDecay = weightDecay;
     this.learningRate = learningRate;
     this.beta1 = beta1;
     this.beta2 = beta2;
@@ -81,7 +95,7 @@ export class HostAdam extends tf.Optimizer {
       if (variable == null) throw new Error(`HostAdam: no variable named ${name}`);
       if (variable.dtype !== 'float32') throw new Error(`HostAdam: variable ${name} is ${variable.dtype}, expected float32`);
       const g = grad.dataSync();
-      const w = variable.dataSync();
+      let w = variable.dataSync();
       if (!(g instanceof Float32Array) || !(w instanceof Float32Array) || g.length !== w.length) {
         throw new Error(`HostAdam: gradient of ${name} has shape [${grad.shape}], expected float32 [${variable.shape}]`);
       }
@@ -93,6 +107,10 @@ export class HostAdam extends tf.Optimizer {
         throw new Error(`HostAdam: variable ${name} has ${w.length} weights, its moments ${state.m.length}`);
       }
       const {m, v} = state;
+      if (this.weightDecay > 0 && variable.rank >= 2) {
+        const keep = 1 - lr * this.weightDecay;
+        w = (w as Float32Array).map((x) => x * keep);
+      }
       // A new array, never an update in place: the variable's current buffer may be shared with
       // tensors made from it (clone, reshape) and with arrays dataSync() returned.
       const out = uninitializedF32(w.length);
@@ -166,6 +184,6 @@ export class HostAdam extends tf.Optimizer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return {learningRate: this.learningRate, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon};
+    return {learningRate: this.learningRate, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon, weightDecay: this.weightDecay};
   }
 }

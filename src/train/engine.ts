@@ -112,6 +112,8 @@ export type LossTerm =
       readonly name: string;
       readonly weight?: number;
       readonly fn: (t: LossTensors) => tf.Scalar;
+      /** Variables of the term itself (e.g. a FitNets regressor), trained with the model's. */
+      readonly variables?: readonly tf.Variable[];
     };
 
 /** The teacher's logits for a batch as a host array `[N·C]`, from a cache or a forward pass. */
@@ -156,7 +158,7 @@ export function createTrainStep(options: TrainStepOptions): StepFn {
       throw new UsageError(`temperature must be a finite number > 0, got ${t.temperature}`);
     }
   }
-  const vars = trainableVariables(model);
+  const vars = [...trainableVariables(model), ...terms.flatMap((t) => (t.kind === 'custom' ? (t.variables ?? []) : []))];
   const forward = (x: tf.Tensor) => asLogits(model.apply(x, {training: true}) as tf.Tensor, outputs);
   const fused = terms.every((t) => t.kind !== 'custom');
   const loss = fused ? fusedLoss(forward, terms, teacher, accuracy) : genericLoss(forward, terms, teacher, accuracy);

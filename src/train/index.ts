@@ -60,6 +60,10 @@ export {
   saveCheckpoint,
 } from './checkpoint.js';
 export type {Checkpoint, CheckpointCallbackOptions, RunIdentity} from './checkpoint.js';
+export {batchAugmentation, crossEntropyTerm} from './augmentation.js';
+export type {BatchAugmentation, CrossEntropyTermOptions} from './augmentation.js';
+export {checkScheduleSpec, createSchedule, scheduleHook} from './schedules.js';
+export type {Schedule, ScheduleName, ScheduleSpec, ScheduleValue} from './schedules.js';
 export {earlyStopping, terminateOnNaN} from './callbacks.js';
 export type {EarlyStoppingOptions, EarlyStoppingState} from './callbacks.js';
 export {confusionMatrix} from './confusion.js';

@@ -46,6 +46,11 @@ export interface FitOptions extends LoopOptions {
   readonly validationBatchSize?: number;
   /** What the model outputs; losses take logits, so probabilities are turned into log-probabilities. @default 'logits' */
   readonly outputs?: OutputKind;
+  /**
+   * The training loss as an engine term instead of `loss` (validation still reports `loss`), e.g.
+   * `crossEntropyTerm({augmentation, labelSmoothing: 0.1})` for mixup or label smoothing.
+   */
+  readonly lossTerm?: LossTerm;
 }
 
 /**
@@ -65,7 +70,9 @@ export async function fit(model: tfl.LayersModel, x: Inputs, y: Labels, options:
   const validate = validationFn(model, options.validationData, {batchSize: validationBatchSize, numClasses, lossFn, outputs});
   const ownOptimizer = options.optimizer == null;
   const optimizer = options.optimizer ?? kerasAdam();
-  const step = fitStep(model, {optimizer, loss, outputs, hooks: options.hooks});
+  const step = options.lossTerm
+    ? createTrainStep({model, optimizer, outputs, hooks: options.hooks, terms: [options.lossTerm]})
+    : fitStep(model, {optimizer, loss, outputs, hooks: options.hooks});
   try {
     return await trainLoop(examples, labels, step, {...options, model, optimizer, validate});
   } finally {

@@ -1,0 +1,83 @@
+// `hafif search` end to end on a tiny search, and its bad-input errors (built CLI; npm test builds dist/).
+import {spawnSync} from 'node:child_process';
+import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {fileURLToPath} from 'node:url';
+import {afterAll, describe, expect, it} from 'vitest';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const bin = path.join(root, 'bin', 'hafif.js');
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'hafif-search-'));
+afterAll(() => rmSync(tmp, {recursive: true, force: true}));
+
+function hafif(...args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], {encoding: 'utf8', cwd: tmp, timeout: 600_000});
+  return {code: r.status, stdout: r.stdout, stderr: r.stderr};
+}
+
+// A search small enough for a test: keras-student as its own teacher, 300 examples, 1 epoch.
+const tiny = ['--limit', '300', '--seeds', '0,1', '--teacher', 'keras-student', '--teacher-epochs', '1', '--teacher-augment', 'none',
+  '--teacher-schedule', 'constant', '--epochs', '1', '--alpha', '0.5'];
+
+describe('hafif search', () => {
+  it('runs, resumes without retraining, chooses on validation and tests only the chosen setting', () => {
+    const out = path.join(tmp, 'a');
+    const r = hafif('search', ...tiny, '--loss', 'kl,dkd', '--augment', 'shift1', '--out', out, '--json');
+    expect(r.stderr).not.toMatch(/Error|at /);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(JSON.parse(readFileSync(path.join(out, 'search.json'), 'utf8'))).toEqual(report);
+    // 2 settings × 2 seeds distilled, 1 scratch recipe × 2 seeds, 2 teachers.
+    expect(readdirSync(path.join(out, 'runs')).length).toBe(8);
+    expect(report.missing).toBe(0);
+    expect(report.settings).toHaveLength(2);
+    for (const s of report.settings) {
+      expect(s.seeds).toEqual([0, 1]);
+      s.diffVal.forEach((d: number, i: number) => expect(d).toBeCloseTo(s.distilledVal[i] - s.scratchVal[i], 12));
+    }
+    const best = Math.max(...report.settings.map((s: {diffVal: number[]}) => s.diffVal[0] + s.diffVal[1]));
+    expect(report.chosen.diffVal[0] + report.chosen.diffVal[1]).toBe(best);
+    expect(report.test.seeds).toEqual([0, 1]);
+    expect(report.test.label).toBe(report.chosen.label);
+    // No run record holds a student's test accuracy: only the chosen setting is tested, at the end.
+    for (const f of readdirSync(path.join(out, 'runs'))) {
+      const rec = JSON.parse(readFileSync(path.join(out, 'runs', f), 'utf8'));
+      if (rec.kind !== 'teacher') expect(rec.testAccuracy).toBeUndefined();
+    }
+    const again = hafif('search', ...tiny, '--loss', 'kl,dkd', '--augment', 'shift1', '--out', out);
+    expect(again.code).toBe(0);
+    expect(again.stderr).not.toMatch(/training teacher|validation \d/);
+    expect(again.stdout).toMatch(/chosen on validation: /);
+    expect(again.stdout).toMatch(/\| test \| /);
+  });
+
+  it('--jobs 2 splits the runs over two processes sharing --out', () => {
+    const out = path.join(tmp, 'b');
+    const r = hafif('search', ...tiny, '--seeds', '0', '--loss', 'mse,lskd', '--augment', 'none', '--out', out, '--jobs', '2');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/\[job 0\]/);
+    expect(r.stderr).toMatch(/\[job 1\]/);
+    expect(readdirSync(path.join(out, 'runs')).length).toBe(4);
+    expect(existsSync(path.join(out, 'search.json'))).toBe(true);
+  });
+
+  it.each([
+    [['--loss', 'kl,foo'], /unknown distillation loss "foo"; expected one of kl, mse, dkd, lskd/],
+    [['--augment', 'mixup0'], /mixup alpha must be a finite number > 0, got 0/],
+    [['--augment', 'mixup:-1'], /mixup alpha must be a finite number > 0, got -1/],
+    [['--alpha', ''], /search axis alpha is empty/],
+    [['--epochs', '3,'], /search axis epochs is empty or has an empty item: "3,"/],
+    [['--validation-split', '0'], /validation split must be in \(0, 1\), got 0/],
+    [['--validation-split', '1'], /validation split must be in \(0, 1\), got 1/],
+    [['--schedule', 'step'], /unknown learning-rate schedule "step"/],
+    [['--teacher-view', 'teacher'], /teacher view must be same or clean, got teacher/],
+  ])('bad input %j: one line, exit 2, nothing written', (args, message) => {
+    const out = path.join(tmp, `bad-${Math.random().toString(36).slice(2)}`);
+    const r = hafif('search', ...tiny, ...args, '--out', out);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(existsSync(out)).toBe(false);
+  });
+});
