@@ -11,6 +11,7 @@
         "native/gemm.cc",
         "native/depthwise.cc",
         "native/conv.cc",
+        "native/conv_images.cc",
         "native/pool.cc",
         "native/elementwise.cc",
         "native/reduce.cc",
@@ -21,7 +22,9 @@
         "native/bind_elementwise.cc",
         "native/bind_reduce.cc",
         "native/optim.cc",
-        "native/bind_optim.cc"
+        "native/bind_optim.cc",
+        "native/batchnorm.cc",
+        "native/bind_batchnorm.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

@@ -11,6 +11,7 @@ void InitPool(Napi::Env env, Napi::Object exports);
 void InitElementwise(Napi::Env env, Napi::Object exports);
 void InitReduce(Napi::Env env, Napi::Object exports);
 void InitOptim(Napi::Env env, Napi::Object exports);
+void InitBatchNorm(Napi::Env env, Napi::Object exports);
 }  // namespace hafif
 
 namespace {
@@ -29,6 +30,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   hafif::InitElementwise(env, exports);
   hafif::InitReduce(env, exports);
   hafif::InitOptim(env, exports);
+  hafif::InitBatchNorm(env, exports);
   return exports;
 }
 

@@ -145,3 +145,34 @@ struct AdamStep {
 };
 void adam_update(const AdamStep& s, const float* g, float* m, float* v, const float* w, float* w_out, int64_t n);
 }  // namespace hafif
+
+namespace hafif {
+// ---- batchnorm.cc ----
+// Training-mode batch norm over x [rows, channels] (channels last). var is the biased batch
+// variance (as tf.moments). Scale (γ) and offset (β) may be null (1 and 0).
+struct BatchNormTrainGeom {
+  int64_t rows, channels;
+  float eps, momentum;
+};
+// y = (x - mean)·γ/sqrt(var + eps) + β; mean and var are the batch statistics. When moving_* and
+// new_moving_* are given: new = moving - (moving - batch)·(1 - momentum) (Keras' update).
+void batch_norm_train_forward(const BatchNormTrainGeom& g, const float* x, const float* scale, const float* offset,
+                              const float* moving_mean, const float* moving_var, float* y, float* mean, float* var,
+                              float* new_moving_mean, float* new_moving_var);
+// Gradients of the forward's y, mean and var outputs (dmean, dvar may be null: zero) with respect
+// to x, γ and β. dscale / doffset may be null when not wanted.
+void batch_norm_train_backward(const BatchNormTrainGeom& g, const float* dy, const float* x, const float* mean,
+                               const float* var, const float* scale, const float* dmean, const float* dvar, float* dx,
+                               float* dscale, float* doffset);
+}  // namespace hafif
+
+namespace hafif {
+// ---- conv_images.cc ----
+// Conv2D by whole images per thread (im2col of one image + the serial own GEMM), for batches of
+// small images; conv.cc's conv2d* call these when conv_images_applies(g). Same contracts as conv2d
+// (without bias/activation: y is overwritten), conv2d_backprop_input and conv2d_backprop_filter.
+bool conv_images_applies(const ConvGeom& g);
+void conv2d_images(const ConvGeom& g, const float* x, const float* w, float* y);
+void conv2d_backprop_input_images(const ConvGeom& g, const float* dy, const float* w, float* dx);
+void conv2d_backprop_filter_images(const ConvGeom& g, const float* x, const float* dy, float* dw);
+}  // namespace hafif

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run bench`: native vs cpu kernel times, the sgemm ceiling, end-to-end training and
-// inference throughput of the Keras example's teacher and student, and PyTorch side by side.
+// inference throughput of every registry model, and PyTorch side by side.
 import {mkdirSync, writeFileSync} from 'node:fs';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
@@ -14,7 +14,7 @@ import {e2eTable, kernelsTable, profileTable, sgemmTable, torchRatios, torchTabl
 import {benchSgemm} from './sgemm.js';
 import {benchTorch, type TorchResult} from './torch.js';
 import {now} from './timing.js';
-import {MODELS, TRAINERS} from './train.js';
+import {MODELS, TRAINERS, type ModelName} from './train.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The project root (bench/dist/cli.js → ../..). */
@@ -30,6 +30,7 @@ export interface BenchOptions {
   readonly out: string;
   readonly json: boolean;
   readonly profile: boolean;
+  readonly model?: ModelName;
   readonly cpuTeacher: boolean;
   readonly reference: string;
 }
@@ -50,10 +51,12 @@ function parseArgs(argv: string[]): BenchOptions {
     .option('--steps <n>', 'timed training steps per model (inference: max(3, n/4) batches)', positiveInt, 20)
     .option('--out <file>', 'where to write the JSON results', 'bench-out/bench.json')
     .option('--json', 'print the JSON results to stdout (tables go to stderr)', false)
-    .option('--profile', 'only profile teacher and student training steps (hafif fit and tf.train.adam) on native, kernel by kernel', false)
-    .option('--cpu-teacher', 'also time the teacher, and its conv2 filter gradient, on the cpu backend (minutes)', false)
+    .option('--profile', 'only profile training steps (hafif fit step and tf.train.adam) on native, kernel by kernel', false)
+    .addOption(new Option('--model <name>', 'with --profile: only this registry model; else: e2e and torch for this model only')
+      .choices(MODELS))
+    .option('--cpu-teacher', 'also time keras-teacher, and its conv2 filter gradient, on the cpu backend (minutes)', false)
     .option('--reference <path>', 'the PyTorch reference script',
-      path.resolve(projectRoot, '..', 'shared', 'reference', 'keras_kd_torch.py'))
+      path.resolve(projectRoot, '..', 'shared', 'reference', 'zoo_throughput.py'))
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
     .parse(argv);
   return program.opts<BenchOptions>();
@@ -74,7 +77,7 @@ async function main(): Promise<void> {
   if (opts.profile) {
     if (!hasNative) throw new UserError(`--profile needs the native backend: ${machine.nativeError}`);
     const profiles: StepProfile[] = [];
-    for (const m of MODELS) {
+    for (const m of opts.model ? [opts.model] : MODELS) {
       for (const trainer of TRAINERS) {
         const p = await profileStep(m, trainer, 'native');
         profiles.push(p);
@@ -107,16 +110,16 @@ async function main(): Promise<void> {
       const infer: StepBudget = {steps: Math.max(3, Math.floor(steps / 4)), budgetMs: opts.quick ? 3000 : 8000};
       // Native first, then PyTorch right after it, so the two see the same machine state.
       if (hasNative && (run('e2e') || run('torch'))) {
-        for (const m of MODELS) {
-          e2e.push(benchModel(m, 'native', 'hafif', train, null));
-          e2e.push(benchModel(m, 'native', 'tfjs', train, infer));
+        for (const m of opts.model ? [opts.model] : MODELS) {
+          e2e.push(await benchModel(m, 'native', 'hafif', train, null));
+          e2e.push(await benchModel(m, 'native', 'tfjs', train, infer));
         }
       }
-      if (run('torch')) torch = benchTorch({reference: opts.reference, steps, threads: 2});
+      if (run('torch')) torch = benchTorch({reference: opts.reference, steps, threads: 2, models: opts.model ? [opts.model] : MODELS});
       if (run('e2e')) {
         const slow: StepBudget = {steps: Math.min(steps, opts.quick ? 2 : 5), budgetMs: opts.quick ? 5000 : 15000};
-        e2e.push(benchModel('student', 'cpu', 'tfjs', train, infer));
-        if (opts.cpuTeacher) e2e.push(benchModel('teacher', 'cpu', 'tfjs', {steps: slow.steps, budgetMs: 120_000}, slow));
+        if (!opts.model) e2e.push(await benchModel('keras-student', 'cpu', 'tfjs', train, infer));
+        if (opts.cpuTeacher) e2e.push(await benchModel('keras-teacher', 'cpu', 'tfjs', {steps: slow.steps, budgetMs: 120_000}, slow));
       }
       if (hasNative) setBackend('native');
       if (e2e.length) {

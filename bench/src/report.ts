@@ -57,9 +57,9 @@ export function e2eTable(rows: E2eResult[]): string {
   return table(['model', 'training step', 'backend', 'train img/s', 'ms/step', 'steps', 'infer img/s (b256)', 'ms/batch',
     'peak RSS'],
     rows.map((r) => [r.model, TRAINER_LABEL[r.trainer], r.backend, fmt(r.trainImgPerSec), fmt(r.trainMsPerStep),
-      r.trainSteps, fmt(r.inferImgPerSec), fmt(r.inferMsPerBatch), r.model === 'teacher' ? mb(r.peakRssBytes) : '-']),
-    'End to end (batch 32, Adam 1e-3 ε 1e-7, softmax cross-entropy; hafif fit step = HostAdam + host cross-entropy ' +
-      'as fit() runs it, tf.train.adam = stock tfjs optimizer and loss; peak RSS = VmHWM while training)');
+      r.trainSteps, fmt(r.inferImgPerSec), fmt(r.inferMsPerBatch), mb(r.peakRssBytes)]),
+    'End to end (batch 32, Adam 1e-3 ε 1e-7, softmax cross-entropy; hafif fit = one fit() call over the steps ' +
+      '(HostAdam + host cross-entropy), tf.train.adam = stock tfjs optimizer and loss; peak RSS = VmHWM while training)');
 }
 
 export interface TorchRatio {

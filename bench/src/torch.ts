@@ -1,4 +1,4 @@
-// PyTorch side by side: the reference script's --throughput mode, run in the same bench.
+// PyTorch side by side: the reference zoo_throughput.py over the same models, run in the same bench.
 import {spawnSync} from 'node:child_process';
 import {existsSync} from 'node:fs';
 
@@ -19,13 +19,13 @@ export interface TorchRow {
 export type TorchResult = {readonly available: true; readonly rows: TorchRow[]; readonly command: string}
   | {readonly available: false; readonly reason: string};
 
-export function benchTorch(opts: {reference: string; steps: number; threads: number}): TorchResult {
+export function benchTorch(opts: {reference: string; steps: number; threads: number; models: readonly ModelName[]}): TorchResult {
   if (!existsSync(PYTHON)) return {available: false, reason: `${PYTHON} not found`};
   if (!existsSync(opts.reference)) return {available: false, reason: `reference script ${opts.reference} not found`};
   const probe = spawnSync(PYTHON, ['-c', 'import torch'], {encoding: 'utf8'});
   if (probe.status !== 0) return {available: false, reason: `${PYTHON} cannot import torch`};
-  const args = [opts.reference, '--throughput', '--threads', String(opts.threads), '--batch', '32', '--steps',
-    String(opts.steps)];
+  const args = [opts.reference, '--models', opts.models.join(','), '--threads', String(opts.threads), '--batch', '32',
+    '--steps', String(opts.steps)];
   progress(`torch: ${PYTHON} ${args.join(' ')}`);
   const r = spawnSync(PYTHON, args, {encoding: 'utf8'});
   if (r.status !== 0) {

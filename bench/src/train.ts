@@ -1,50 +1,76 @@
-// The training and inference steps timed: a tfjs-layers model, Adam, softmax cross-entropy on
-// logits with integer labels, either as a plain tfjs user writes it or as hafif's `fit` runs it.
+// The training and inference steps timed: a registry model, Adam, softmax cross-entropy on logits
+// with integer labels, either through hafif's `fit` or as a plain tfjs user writes the step.
 import * as tf from '@tensorflow/tfjs-core';
 import type {LayersModel} from '@tensorflow/tfjs-layers';
 
-import {sparseCategoricalCrossentropy} from '../../dist/losses/index.js';
-import {kerasStudent, kerasTeacher} from '../../dist/models/keras.js';
-import {fitStep, kerasAdam} from '../../dist/train/trainer.js';
+import {createModel} from '../../dist/models/registry.js';
+import {fit, fitStep, kerasAdam} from '../../dist/train/trainer.js';
 
-export type ModelName = 'teacher' | 'student';
-export const MODELS: readonly ModelName[] = ['teacher', 'student'];
+/** Every model of hafif's registry, with the input it is benchmarked on (the PyTorch script's). */
+export const MODEL_INPUTS = {
+  'keras-teacher': [28, 28, 1],
+  'keras-student': [28, 28, 1],
+  'deep-teacher': [28, 28, 1],
+  'cifar-teacher': [32, 32, 3],
+  'cifar-student': [32, 32, 3],
+  'mobile-student': [32, 32, 3],
+} as const satisfies Record<string, readonly [number, number, number]>;
+export type ModelName = keyof typeof MODEL_INPUTS;
+export const MODELS = Object.keys(MODEL_INPUTS) as ModelName[];
 
 /**
- * Whose training step: 'hafif' = `fit`'s step (HostAdam, the host cross-entropy, loss and accuracy
- * read back each step); 'tfjs' = `tf.train.adam` + `tf.losses.softmaxCrossEntropy`, what a plain
- * tfjs user gets.
+ * Whose training step: 'hafif' = hafif's `fit` over `steps` batches (HostAdam, the host
+ * cross-entropy, loss and accuracy read back each step, the training loop's batching); 'tfjs' =
+ * `tf.train.adam` + `tf.losses.softmaxCrossEntropy`, what a plain tfjs user gets.
  */
 export type Trainer = 'hafif' | 'tfjs';
 export const TRAINERS: readonly Trainer[] = ['hafif', 'tfjs'];
 /** How tables name a trainer's step. */
-export const TRAINER_LABEL: Readonly<Record<Trainer, string>> = {hafif: 'hafif fit step', tfjs: 'tf.train.adam'};
+export const TRAINER_LABEL: Readonly<Record<Trainer, string>> = {hafif: 'hafif fit', tfjs: 'tf.train.adam'};
 
 export const TRAIN_BATCH = 32;
 export const INFER_BATCH = 256;
+const NUM_CLASSES = 10;
 
-/** A model with its optimizer and one batch of random data, on the active backend. */
+/** A model with its optimizer and random data, on the active backend. */
 export interface Session {
   readonly model: LayersModel;
-  /** One full optimizer step; returns the loss. */
+  /** One optimizer step on one batch (fit's step for 'hafif'); returns the loss. */
   trainStep(): number;
+  /** `steps` optimizer steps; for 'hafif' one `fit` call over `steps` batches. Returns the last loss. */
+  train(steps: number): Promise<number>;
   /** One forward pass over INFER_BATCH images; returns the first logit. */
   inferStep(): number;
   dispose(): void;
 }
 
 export function makeSession(name: ModelName, trainer: Trainer = 'tfjs', seed = 1): Session {
-  const model = (name === 'teacher' ? kerasTeacher : kerasStudent)({seed});
-  const x = tf.randomUniform([TRAIN_BATCH, 28, 28, 1], 0, 1, 'float32', seed);
-  const y = tf.randomUniform([TRAIN_BATCH], 0, 10, 'int32', seed + 1) as tf.Tensor1D;
-  const xInfer = tf.randomUniform([INFER_BATCH, 28, 28, 1], 0, 1, 'float32', seed + 2);
+  const inputShape = MODEL_INPUTS[name];
+  const model = createModel(name, {inputShape, numClasses: NUM_CLASSES, seed});
+  const x = tf.randomUniform([TRAIN_BATCH, ...inputShape], 0, 1, 'float32', seed);
+  const y = tf.randomUniform([TRAIN_BATCH], 0, NUM_CLASSES, 'int32', seed + 1) as tf.Tensor1D;
+  const xInfer = tf.randomUniform([INFER_BATCH, ...inputShape], 0, 1, 'float32', seed + 2);
   let optimizer: tf.Optimizer;
   let trainStep: () => number;
+  let train: (steps: number) => Promise<number>;
   if (trainer === 'hafif') {
     optimizer = kerasAdam();
-    const step = fitStep(model, {optimizer, lossFn: sparseCategoricalCrossentropy, outputs: 'logits'});
+    const step = fitStep(model, {optimizer, loss: 'sparse-categorical-crossentropy', outputs: 'logits'});
     const batch = {x, y, indices: Int32Array.from({length: TRAIN_BATCH}, (_, i) => i)};
-    trainStep = () => step(batch).loss;
+    let stepCount = 0;
+    trainStep = () => step(batch, {model, optimizer, epoch: 0, batch: 0, step: stepCount++}).loss;
+    // fit() on the host copy of `steps` batches: the batch repeated, in order, one epoch.
+    const xHost = x.dataSync() as Float32Array, yHost = y.dataSync() as Int32Array;
+    train = async (steps) => {
+      const data = new Float32Array(steps * xHost.length), labels = new Int32Array(steps * TRAIN_BATCH);
+      for (let i = 0; i < steps; i++) {
+        data.set(xHost, i * xHost.length);
+        labels.set(yHost, i * TRAIN_BATCH);
+      }
+      const history = await fit(model, {data, shape: [steps * TRAIN_BATCH, ...inputShape]}, labels,
+        {epochs: 1, batchSize: TRAIN_BATCH, shuffle: false, optimizer});
+      return history[history.length - 1].loss;
+    };
   } else {
     // Keras defaults, epsilon as in Keras (1e-7) rather than tfjs's 1e-8.
     const adam = tf.train.adam(1e-3, 0.9, 0.999, 1e-7);
@@ -52,7 +78,7 @@ export function makeSession(name: ModelName, trainer: Trainer = 'tfjs', seed = 1
     const varList = model.trainableWeights.map((w) => w.read() as tf.Variable);
     const loss = () => {
       const logits = model.apply(x, {training: true}) as tf.Tensor;
-      return tf.losses.softmaxCrossEntropy(tf.cast(tf.oneHot(y, 10), 'float32'), logits) as tf.Scalar;
+      return tf.losses.softmaxCrossEntropy(tf.cast(tf.oneHot(y, NUM_CLASSES), 'float32'), logits) as tf.Scalar;
     };
     trainStep = () => {
       const cost = adam.minimize(loss, true, varList);
@@ -61,10 +87,16 @@ export function makeSession(name: ModelName, trainer: Trainer = 'tfjs', seed = 1
       cost.dispose();
       return v;
     };
+    train = async (steps) => {
+      let v = NaN;
+      for (let i = 0; i < steps; i++) v = trainStep();
+      return v;
+    };
   }
   return {
     model,
     trainStep,
+    train,
     inferStep() {
       // predict() splits its input into batches of 32 unless told otherwise.
       return tf.tidy(() => (model.predict(xInfer, {batchSize: INFER_BATCH}) as tf.Tensor).dataSync()[0]);

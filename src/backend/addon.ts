@@ -84,6 +84,20 @@ export interface NativeAddon {
    */
   adamUpdate(g: Float32Array, m: Float32Array, v: Float32Array, w: Float32Array, wOut: Float32Array,
     beta1: number, beta2: number, stepSize: number, invSqrtBc2: number, epsilon: number): void;
+  // -- batchnorm --
+  /**
+   * Training-mode batch norm over x [rows, channels]: mean and biased variance per channel, y =
+   * (x - mean)·scale/sqrt(variance + epsilon) + offset; with movingMean/movingVar, newMoving* =
+   * moving - (moving - batch)·(1 - momentum). scale, offset and the moving arrays may be null.
+   */
+  batchNormTrain(x: Float32Array, scale: Float32Array | null, offset: Float32Array | null, movingMean: Float32Array | null,
+    movingVar: Float32Array | null, y: Float32Array, mean: Float32Array, variance: Float32Array,
+    newMovingMean: Float32Array | null, newMovingVar: Float32Array | null, channels: number, epsilon: number,
+    momentum: number): void;
+  /** Gradients of batchNormTrain's y (dy), mean (dmean) and variance (dvar) wrt x, scale and offset. */
+  batchNormTrainGrad(dy: Float32Array, x: Float32Array, mean: Float32Array, variance: Float32Array,
+    scale: Float32Array | null, dmean: Float32Array | null, dvar: Float32Array | null, dx: Float32Array,
+    dscale: Float32Array | null, doffset: Float32Array | null, channels: number, epsilon: number): void;
   [name: string]: unknown;
 }
 

@@ -3,6 +3,8 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 
 import {addon, addonError} from './addon.js';
+import {installActivationGradients} from './activation_grads.js';
+import {installBatchNormLayer} from './batch_norm.js';
 import {bufferPool} from './buffer_pool.js';
 import {NativeBackend} from './native_backend.js';
 import {nativeKernelConfigs} from './register_all_kernels.js';
@@ -10,6 +12,8 @@ import {nativeKernelConfigs} from './register_all_kernels.js';
 export {NativeBackend} from './native_backend.js';
 export {addon, addonError} from './addon.js';
 export type {NativeAddon} from './addon.js';
+export {batchNormTraining} from './batch_norm.js';
+export type {BatchNormTrainingOptions, BatchNormTrainingResult} from './batch_norm.js';
 
 /** Backend names hafif accepts. */
 export type BackendName = 'native' | 'cpu';
@@ -49,6 +53,8 @@ function registerNative(): boolean {
   for (const k of tf.getKernelsForBackend('cpu')) {
     if (!ours.has(k.kernelName)) tf.registerKernel({...k, backendName: 'native', kernelFunc: escapingInputs(k)});
   }
+  installBatchNormLayer();
+  installActivationGradients();
   registered = true;
   return true;
 }

@@ -27,6 +27,12 @@ import {conv2DConfig} from './kernels/Conv2D.js';
 import {conv2DBackpropFilterConfig} from './kernels/Conv2DBackpropFilter.js';
 import {conv2DBackpropInputConfig} from './kernels/Conv2DBackpropInput.js';
 import {fusedConv2DConfig} from './kernels/FusedConv2D.js';
+import {clipByValueConfig} from './kernels/ClipByValue.js';
+import {logicalAndConfig} from './kernels/LogicalAnd.js';
+import {hafifClipByValueGradConfig} from './kernels/HafifClipByValueGrad.js';
+import {hafifReluGradConfig} from './kernels/HafifReluGrad.js';
+import {hafifBatchNormTrainConfig} from './kernels/HafifBatchNormTrain.js';
+import {hafifBatchNormTrainGradConfig} from './kernels/HafifBatchNormTrainGrad.js';
 // -- elementwise --
 import {addConfig} from './kernels/Add.js';
 import {subConfig} from './kernels/Sub.js';
@@ -121,6 +127,12 @@ export const nativeKernelConfigs: KernelConfig[] = [
   castConfig,
   addNConfig,
   fusedBatchNormConfig,
+  clipByValueConfig,
+  hafifClipByValueGradConfig,
+  hafifReluGradConfig,
+  logicalAndConfig,
+  hafifBatchNormTrainConfig,
+  hafifBatchNormTrainGradConfig,
   // -- reduce --
   sumConfig,
   meanConfig,

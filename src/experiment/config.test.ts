@@ -41,7 +41,7 @@ describe('resolveConfig', () => {
     ['an unknown key', {dataset: {name: 'mnist'}, distill: {alfa: 0.5}}, 'distill.alfa: unknown key'],
     ['an unknown top-level key', {dataset: {name: 'mnist'}, pruning: {}}, 'pruning: unknown key'],
     ['an unknown model', {dataset: {name: 'mnist'}, student: {model: 'resnet50'}},
-      'student.model: unknown model; expected one of keras-teacher, keras-student, cifar-teacher, cifar-student, deep-teacher, got "resnet50"'],
+      'student.model: unknown model; expected one of keras-teacher, keras-student, cifar-teacher, cifar-student, deep-teacher, mobile-student, got "resnet50"'],
     ['an unknown dataset', {dataset: {name: 'imagenet'}}, 'dataset.name: unknown dataset; expected one of mnist, fashion-mnist, cifar10, got "imagenet"'],
     ['an unknown loss', {dataset: {name: 'mnist'}, distill: {loss: 'cosine'}}, 'distill.loss: unknown distillation loss; expected one of kl, mse, got "cosine"'],
     ['no dataset', {}, 'dataset: required, expected object'],

@@ -118,3 +118,42 @@ export function deepTeacher(options: ConvNetOptions = {}): tfl.Sequential {
     ],
   });
 }
+
+/** batch norm (ε 1e-3, Keras momentum 0.9 = PyTorch's 0.1) → ReLU6. */
+function bnRelu6(): tfl.layers.Layer[] {
+  return [tfl.layers.batchNormalization({momentum: 0.9, epsilon: 1e-3}), tfl.layers.reLU({maxValue: 6})];
+}
+
+/**
+ * A MobileNet-style depthwise-separable student, the PyTorch reference's `mobile_student`
+ * (shared/reference/zoo_throughput.py): conv 3×3 stride 2 (16) → BN → ReLU6, then four blocks of
+ * depthwise 3×3 → BN → ReLU6 → pointwise 1×1 → BN → ReLU6 to 32 (stride 1), 64 (2), 64 (1) and
+ * 128 (2) channels, global average pooling and a dense layer to logits. Bias-free convs (batch norm
+ * follows each); 19,114 trainable parameters on 32×32×3.
+ */
+export function mobileStudent(options: ConvNetOptions = {}): tfl.Sequential {
+  const {inputShape = [32, 32, 3], numClasses = 10, seed, name = 'mobile_student'} = options;
+  const init = initializers(seed);
+  const layers: tfl.layers.Layer[] = [
+    tfl.layers.conv2d({
+      inputShape: [...inputShape],
+      filters: 16,
+      kernelSize: 3,
+      strides: 2,
+      padding: 'same',
+      useBias: false,
+      kernelInitializer: init(),
+    }),
+    ...bnRelu6(),
+  ];
+  for (const [filters, strides] of [[32, 1], [64, 2], [64, 1], [128, 2]]) {
+    layers.push(
+      tfl.layers.depthwiseConv2d({kernelSize: 3, strides, padding: 'same', useBias: false, depthwiseInitializer: init()}),
+      ...bnRelu6(),
+      tfl.layers.conv2d({filters, kernelSize: 1, useBias: false, kernelInitializer: init()}),
+      ...bnRelu6(),
+    );
+  }
+  layers.push(tfl.layers.globalAveragePooling2d({}), tfl.layers.dense({units: numClasses, kernelInitializer: init()}));
+  return tfl.sequential({name, layers});
+}

@@ -28,9 +28,10 @@ describe('model registry', () => {
   });
 
   it('lists the built-in models and names the known ones on a typo', () => {
-    expect(models.names()).toEqual(['keras-teacher', 'keras-student', 'cifar-teacher', 'cifar-student', 'deep-teacher']);
+    expect(models.names()).toEqual(['keras-teacher', 'keras-student', 'cifar-teacher', 'cifar-student', 'deep-teacher',
+      'mobile-student']);
     expect(() => createModel('keras-studnet', {inputShape: [28, 28, 1], numClasses: 10})).toThrow(
-      'unknown model "keras-studnet"; expected one of keras-teacher, keras-student, cifar-teacher, cifar-student, deep-teacher',
+      'unknown model "keras-studnet"; expected one of keras-teacher, keras-student, cifar-teacher, cifar-student, deep-teacher, mobile-student',
     );
   });
 
@@ -76,6 +77,21 @@ describe('model registry', () => {
     // cifar-teacher on 32×32×3, bias-free convs: 864 + 9,216 + 18,432 + 36,864 + 73,728 + 147,456,
     // BN γ/β 2·(32+32+64+64+128+128) = 896, dense 1,290 → 288,746 trainable.
     expect(count('cifar-teacher', {inputShape: [32, 32, 3], numClasses: 10}).trainableParams).toBe(288_746);
+    // mobile-student on 32×32×3 (PyTorch's mobile_student: 19,114): conv 3·9·16 = 432, depthwise 9·(16+32+64+64)
+    // = 1,584, pointwise 16·32 + 32·64 + 64·64 + 64·128 = 14,848, BN γ/β 2·(16+16+32+32+64+64+64+64+128) = 960,
+    // dense 128·10+10 = 1,290; moving statistics add another 960.
+    const mobile = count('mobile-student', {inputShape: [32, 32, 3], numClasses: 10});
+    expect(mobile.trainableParams).toBe(19_114);
+    expect(mobile.params).toBe(19_114 + 960);
+    const m = createModel('mobile-student', {inputShape: [32, 32, 3], numClasses: 10});
+    const kinds = m.layers.map((l) => l.getClassName());
+    expect(kinds.filter((k) => k === 'DepthwiseConv2D')).toHaveLength(4);
+    const depthwise = m.layers.filter((l) => l.getClassName() === 'DepthwiseConv2D')
+      .map((l) => (l.outputShape as number[]).slice(1).join('×'));
+    m.dispose();
+    // Strides 2, then 1, 2, 1, 2 in the depthwise convs, as the reference's.
+    expect(depthwise).toEqual(['16×16×16', '8×8×32', '8×8×64', '4×4×64']);
+    expect(kinds.filter((k) => k === 'BatchNormalization')).toHaveLength(9);
   });
 
   it('modelSize lists layers and formats sizes', () => {

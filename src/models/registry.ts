@@ -1,7 +1,7 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 
 import {createRegistry} from '../util/registry.js';
-import {cifarStudent, cifarTeacher, deepTeacher} from './convnets.js';
+import {cifarStudent, cifarTeacher, deepTeacher, mobileStudent} from './convnets.js';
 import {kerasStudent, kerasTeacher} from './keras.js';
 
 /** What every model factory takes. */
@@ -17,7 +17,8 @@ export interface ModelFactoryOptions {
 export type ModelFactory = (options: ModelFactoryOptions) => tfl.LayersModel;
 
 /** Names of the built-in models. */
-export type ModelName = 'keras-teacher' | 'keras-student' | 'cifar-teacher' | 'cifar-student' | 'deep-teacher';
+export type ModelName = 'keras-teacher' | 'keras-student' | 'cifar-teacher' | 'cifar-student' | 'deep-teacher'
+  | 'mobile-student';
 
 /** Model factories by name; configs and CLI flags choose models from these keys. */
 export const models = createRegistry<ModelFactory>('model');
@@ -26,6 +27,7 @@ models.register('keras-student', (o) => kerasStudent(o));
 models.register('cifar-teacher', (o) => cifarTeacher(o));
 models.register('cifar-student', (o) => cifarStudent(o));
 models.register('deep-teacher', (o) => deepTeacher(o));
+models.register('mobile-student', (o) => mobileStudent(o));
 
 /**
  * A new model from the registry.

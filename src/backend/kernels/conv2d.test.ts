@@ -61,6 +61,15 @@ const cases: Case[] = [
     pad: [[0, 0], [1, 0], [2, 1], [0, 0]]},
   {name: '1 channel in, dilation 2', x: [2, 9, 9, 1], f: [3, 3, 1, 20], strides: 1, pad: 'same', dilations: 2,
     forwardOnly: true},
+  // Batches of at least 2 images per thread with 4+ channels run conv_images.cc (one image's im2col
+  // and GEMM per thread; the filter gradient sums per-block partials).
+  {name: 'per-image path: 3x3 s1 same, odd batch', x: [5, 8, 8, 8], f: [3, 3, 8, 16], strides: 1, pad: 'same'},
+  {name: 'per-image path: s2 same, odd sizes', x: [4, 9, 7, 6], f: [3, 3, 6, 10], strides: 2, pad: 'same'},
+  {name: 'per-image path: explicit asymmetric pad', x: [6, 7, 7, 5], f: [2, 3, 5, 9], strides: 1,
+    pad: [[0, 0], [1, 2], [0, 1], [0, 0]]},
+  {name: 'per-image path: dilation 2', x: [4, 10, 10, 4], f: [3, 3, 4, 8], strides: 1, pad: 'same', dilations: 2,
+    forwardOnly: true},
+  {name: 'per-image path: deep-teacher conv2 shape', x: [8, 14, 14, 32], f: [3, 3, 32, 64], strides: 1, pad: 'same'},
   {name: '1 channel in, 7x5 filter (more taps than the direct kernels take)', x: [1, 9, 9, 1], f: [7, 5, 1, 3],
     strides: 1, pad: 'same'},
 ];

@@ -6,6 +6,10 @@ import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest';
 
 import {addon, nativeAvailable} from '../index.js';
 import type {NativeAddon} from '../addon.js';
+import {clipByValueConfig} from './ClipByValue.js';
+import {hafifClipByValueGradConfig} from './HafifClipByValueGrad.js';
+import {hafifReluGradConfig} from './HafifReluGrad.js';
+import {logicalAndConfig} from './LogicalAnd.js';
 import {rng} from './test_util.js';
 
 /** n values uniform in [lo, hi). */
@@ -253,6 +257,41 @@ describe.runIf(nativeAvailable())('native element-wise kernels', () => {
         return [y, dt, de];
       }, 'select');
     });
+  });
+
+  it('clipByValue (ReLU6) and logicalAnd, forward and the clip gradient, on the native kernels', () => {
+    const clipSpy = vi.spyOn(clipByValueConfig, 'kernelFunc');
+    const andSpy = vi.spyOn(logicalAndConfig, 'kernelFunc');
+    const xv = Float32Array.from([...SPECIAL, ...uniform(3000, 91, -8, 8)]);
+    parity('clipByValue [0, 6] and its gradient', () => {
+      const x = tf.tensor(xv), dy = tf.tensor(uniform(xv.length, 92));
+      const [dx] = tf.grads((t: tf.Tensor) => tf.mul(tf.clipByValue(t, 0, 6), dy))([x]);
+      return [tf.clipByValue(x, 0, 6), tf.clipByValue(x, -1.5, 2.25), dx];
+    });
+    const a = uniform(64, 93), b = uniform(64, 94);
+    parity('logicalAnd, same shapes and broadcast', () => [
+      tf.logicalAnd(tf.greater(tf.tensor(a, [8, 8]), 0), tf.greater(tf.tensor(b, [8, 8]), 0)),
+      tf.logicalAnd(tf.greater(tf.tensor(a, [8, 8]), 0), tf.greater(tf.tensor(b.slice(0, 8), [8]), 0)),
+    ]);
+    expect(clipSpy).toHaveBeenCalled();
+    expect(andSpy).toHaveBeenCalled();
+    clipSpy.mockRestore();
+    andSpy.mockRestore();
+  });
+
+  it('Relu and ClipByValue gradients run one native kernel each, equal to tfjs\' own on cpu (NaN, ±Inf, ±0)', () => {
+    const spies = [hafifReluGradConfig, hafifClipByValueGradConfig].map((c) => vi.spyOn(c, 'kernelFunc'));
+    const xs = Float32Array.from([...SPECIAL, ...SPECIAL.map((v) => -v), ...uniform(500, 95, -8, 8)]);
+    const dys = Float32Array.from(xs, (_, i) => SPECIAL[(i * 7) % SPECIAL.length] * (i % 2 ? -1 : 1));
+    parity('relu / clipByValue gradients', () => {
+      const x = tf.tensor(xs), dy = tf.tensor(dys);
+      return [tf.grad((t: tf.Tensor) => tf.relu(t))(x, dy), tf.grad((t: tf.Tensor) => tf.clipByValue(t, 0, 6))(x, dy),
+        tf.grad((t: tf.Tensor) => tf.clipByValue(t, -1, 0.5))(x, dy)];
+    });
+    for (const s of spies) {
+      expect(s).toHaveBeenCalled();
+      s.mockRestore();
+    }
   });
 
   it('cast between float32, int32 and bool', () => {
