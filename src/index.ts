@@ -11,6 +11,7 @@ export * from './models/index.js';
 export * from './io/index.js';
 export * from './data/index.js';
 export * from './experiment/index.js';
+export * from './export/index.js';
 export * from './quantize/index.js';
 export * from './report/index.js';
 export * from './prune/index.js';

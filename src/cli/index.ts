@@ -5,6 +5,8 @@ import {Command, CommanderError} from 'commander';
 import {UsageError} from '../util/registry.js';
 import {compressCommand} from './compress.js';
 import {demoCommand} from './demo.js';
+import {benchInferenceCommand} from './bench_inference.js';
+import {exportCommand} from './onnx.js';
 import {pruneCommand} from './prune.js';
 import {reportCommand} from './report.js';
 import {runCommand} from './run.js';
@@ -22,7 +24,8 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const cmd of [demoCommand(), trainCommand(), distillCommand(), evaluateCommand(), quantizeCommand(), pruneCommand(), compressCommand(), reportCommand(), runCommand(), searchCommand(), infoCommand()]) {
+  for (const cmd of [demoCommand(), trainCommand(), distillCommand(), evaluateCommand(), quantizeCommand(), pruneCommand(), compressCommand(),
+    reportCommand(), runCommand(), searchCommand(), exportCommand(), benchInferenceCommand(), infoCommand()]) {
     program.addCommand(cmd.exitOverride().showHelpAfterError('(run with --help for usage)'));
   }
   return program;

@@ -16,8 +16,10 @@ import {
 } from '../experiment/index.js';
 import {createModel} from '../models/index.js';
 import {UsageError} from '../util/registry.js';
+import {OnnxModel, onnxTeacher} from '../export/index.js';
 import {addDataFlags, prepare, type DataFlags} from './common.js';
 import {Interrupted} from './demo.js';
+import {evaluateOnnxCommand, isOnnxPath} from './onnx.js';
 import {oneOf, parsePositive, parsePositiveInt, parseUnit} from './options.js';
 import {phaseProgress} from './progress.js';
 import {interruptible} from './signals.js';
@@ -36,6 +38,7 @@ interface DistillFlags extends TrainFlags {
   readonly temperature?: number;
   readonly distillationLoss?: 'kl' | 'mse';
   readonly cacheTeacherLogits: boolean;
+  readonly threads?: number;
 }
 
 function printRun(run: RunResult, json: boolean | undefined, savedTo?: string): void {
@@ -146,7 +149,8 @@ export function trainCommand(): Command {
 export function distillCommand(): Command {
   const cmd = new Command('distill')
     .description('distill a trained teacher (a saved tfjs model) into a student from the registry')
-    .requiredOption('--teacher <dir>', 'directory of the teacher (model.json + weights)')
+    .requiredOption('--teacher <dir>', 'directory of the teacher (model.json + weights), or FILE.onnx run in onnxruntime-node')
+    .option('--threads <n>', 'onnxruntime intra-op threads, for an .onnx teacher (default 1)', parsePositiveInt)
     .option('--student <name>', 'student model from the registry (default: keras-student; cifar-student for cifar10)')
     .option('--epochs <n>', `student epochs (default ${RECOMMENDED_SETTINGS.epochsStudent})`, parsePositiveInt)
     .option('--alpha <a>', `weight of the hard-label loss, in [0, 1] (default ${RECOMMENDED_SETTINGS.alpha})`, parseUnit)
@@ -161,25 +165,31 @@ export function distillCommand(): Command {
     const studentName = flags.student ?? defaultModels(flags.dataset).student;
     createModel(studentName, {inputShape: [1, 1, 1], numClasses: 1}).dispose();
     const {data} = await prepare(flags);
-    const teacher = await loadModel(flags.teacher);
+    // An .onnx teacher (e.g. trained in PyTorch or Keras) runs in onnxruntime-node, once per example.
+    const onnx = isOnnxPath(flags.teacher) ? await OnnxModel.load(flags.teacher, {threads: flags.threads ?? 1}) : null;
+    const teacher = onnx ? onnxTeacher(onnx) : await loadModel(flags.teacher);
     try {
-      checkInputShape(teacher, data.inputShape, `teacher ${flags.teacher}`);
+      if (onnx) onnx.checkFits(data.inputShape, data.numClasses, `teacher ${flags.teacher}`);
+      else checkInputShape(teacher as tfl.LayersModel, data.inputShape, `teacher ${flags.teacher}`);
       const out = path.resolve(flags.out ?? path.join('hafif-out', 'distilled'));
       const settings = phaseSettings(flags, path.resolve(flags.teacher), studentName);
       const run = await runPhases(flags, data, settings, out, 'distill', {phases: ['distilled'], teacher, cacheTeacherLogits: flags.cacheTeacherLogits});
       printRun(run, flags.json, out);
     } finally {
-      teacher.dispose();
+      if (onnx) await onnx.dispose();
+      else (teacher as tfl.LayersModel).dispose();
     }
   });
 }
 
 export function evaluateCommand(): Command {
   const cmd = new Command('evaluate')
-    .description("a saved model's test accuracy, loss, size and inference speed")
-    .requiredOption('--model <dir>', 'directory of the model (model.json + weights)');
+    .description("a saved model's test accuracy, loss, size and inference speed (a tfjs model, or an .onnx file in onnxruntime-node)")
+    .requiredOption('--model <dir>', 'directory of the model (model.json + weights), or FILE.onnx')
+    .option('--threads <n>', 'onnxruntime intra-op threads, for an .onnx model (default 1)', parsePositiveInt);
   addDataFlags(cmd);
-  return cmd.action(async (flags: DataFlags & {model: string}) => {
+  return cmd.action(async (flags: DataFlags & {model: string; threads?: number}) => {
+    if (isOnnxPath(flags.model)) return evaluateOnnxCommand(flags);
     const {data} = await prepare(flags);
     const model = await loadModel(flags.model);
     try {

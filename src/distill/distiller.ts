@@ -22,10 +22,27 @@ import {crossEntropyTerm, type BatchAugmentation} from '../train/augmentation.js
 import {featureTerm, type FeatureLossSpec} from './features.js';
 import {UsageError} from '../util/registry.js';
 
+/**
+ * A teacher that is not a tfjs model (e.g. an ONNX model run in onnxruntime, trained in another
+ * framework): a function from a batch of host inputs to its logits. The Distiller runs it once per
+ * example before training and caches the logits, so it never enters the training step.
+ */
+export interface LogitsTeacher {
+  /** Shape of one example (e.g. [28, 28, 1]); must match the student's input. */
+  readonly inputShape: readonly number[];
+  readonly numClasses: number;
+  /** Logits `[count × numClasses]` of `count` examples laid out as `inputShape` rows. */
+  logits(x: Float32Array, count: number): Promise<Float32Array>;
+}
+
+function isLogitsTeacher(t: tfl.LayersModel | LogitsTeacher): t is LogitsTeacher {
+  return typeof (t as LogitsTeacher).logits === 'function';
+}
+
 /** The two models of a distillation. */
 export interface DistillerModels {
-  /** Trained already; frozen during distillation. */
-  readonly teacher: tfl.LayersModel;
+  /** Trained already; frozen during distillation. A LogitsTeacher gives logits (teacherOutputs is ignored). */
+  readonly teacher: tfl.LayersModel | LogitsTeacher;
   /** Trained by `fit`. */
   readonly student: tfl.LayersModel;
   /** What the teacher outputs; never guessed from its layers. @default 'logits' */
@@ -142,7 +159,7 @@ interface Compiled {
  * const history = await d.fit(x, y, {epochs: 3, batchSize: 32});
  */
 export class Distiller {
-  readonly teacher: tfl.LayersModel;
+  readonly teacher: tfl.LayersModel | LogitsTeacher;
   readonly student: tfl.LayersModel;
   readonly teacherOutputs: OutputKind;
   readonly studentOutputs: OutputKind;
@@ -152,12 +169,13 @@ export class Distiller {
     const {teacher, student, teacherOutputs = 'logits', studentOutputs = 'logits'} = models;
     checkOutputKind(teacherOutputs);
     checkOutputKind(studentOutputs);
-    const t = teacher.outputs.map((o) => shapeString(o.shape));
+    const external = isLogitsTeacher(teacher);
+    const t = external ? [shapeString([null, teacher.numClasses])] : teacher.outputs.map((o) => shapeString(o.shape));
     const s = student.outputs.map((o) => shapeString(o.shape));
     if (t.length !== 1 || s.length !== 1 || t[0] !== s[0]) {
       throw new UsageError(`teacher output shape [${t.join('; ')}] does not match student output shape [${s.join('; ')}]`);
     }
-    const ti = teacher.inputs.map((i) => shapeString(i.shape));
+    const ti = external ? [shapeString([null, ...teacher.inputShape])] : teacher.inputs.map((i) => shapeString(i.shape));
     const si = student.inputs.map((i) => shapeString(i.shape));
     if (ti.length !== 1 || si.length !== 1 || ti[0] !== si[0]) {
       throw new UsageError(`teacher input shape [${ti.join('; ')}] does not match student input shape [${si.join('; ')}]`);
@@ -193,7 +211,11 @@ export class Distiller {
     }
     const featureLosses = options.featureLosses ?? [];
     // Names unknown layers and unmatched shapes now, not at fit.
-    for (const f of featureLosses) featureTerm(this.teacher, this.student, f, 0).dispose();
+    const teacherModel = this.teacher;
+    if (featureLosses.length > 0 && isLogitsTeacher(teacherModel)) {
+      throw new UsageError('feature losses read the teacher\'s layers: they need a tfjs teacher, not a logits teacher (e.g. an ONNX model)');
+    }
+    for (const f of featureLosses) featureTerm(teacherModel as tfl.LayersModel, this.student, f, 0).dispose();
     const labelSmoothing = options.labelSmoothing ?? 0;
     if (!(labelSmoothing >= 0 && labelSmoothing < 1)) throw new UsageError(`label smoothing must be in [0, 1), got ${labelSmoothing}`);
     this.disposeOwnOptimizer();
@@ -233,6 +255,9 @@ export class Distiller {
     if (cache && augment != null && teacherView === 'same') {
       throw new UsageError("cacheTeacherLogits needs teacherView 'clean' with augment: under 'same' the teacher sees each augmented batch");
     }
+    if (!cache && isLogitsTeacher(this.teacher)) {
+      throw new UsageError('a logits teacher (e.g. an ONNX model) is run once per example: it needs cacheTeacherLogits and no augment');
+    }
     const numClasses = outputClasses(this.student, 'student');
     const examples = new HostExamples(x, 'x');
     const labels = labelsToInt32(y, examples.count, numClasses, 'y');
@@ -243,11 +268,12 @@ export class Distiller {
       lossFn: c.studentLossFn,
       outputs: this.studentOutputs,
     });
-    const cached = cache ? this.teacherLogits(examples, evalBatchSize) : null;
+    const cached = cache ? await this.teacherLogits(examples, evalBatchSize) : null;
     const teacher: TeacherSource = cached
       ? (batch: Batch) => gatherRows(cached, numClasses, batch.indices)
       : (batch: Batch) => this.teacherValues(batch.x);
-    const features = c.featureLosses.map((f, i) => featureTerm(this.teacher, this.student, f, (options.seed ?? 0) + i));
+    // compile() refused feature losses for a logits teacher.
+    const features = c.featureLosses.map((f, i) => featureTerm(this.teacher as tfl.LayersModel, this.student, f, (options.seed ?? 0) + i));
     const step = createTrainStep({
       model: this.student,
       optimizer: c.optimizer,
@@ -291,7 +317,9 @@ export class Distiller {
   }
 
   private runTeacher(x: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => asLogits(this.teacher.apply(x, {training: false}) as tf.Tensor, this.teacherOutputs));
+    const teacher = this.teacher;
+    if (isLogitsTeacher(teacher)) throw new Error('Distiller: a logits teacher only runs through the cache');
+    return tf.tidy(() => asLogits(teacher.apply(x, {training: false}) as tf.Tensor, this.teacherOutputs));
   }
 
   /** The teacher's logits for `x` as a host array. */
@@ -305,12 +333,24 @@ export class Distiller {
   }
 
   /** Teacher logits of every example, `[count × classes]`, computed in inference batches. */
-  private teacherLogits(examples: HostExamples, batchSize: number): Float32Array {
-    const c = outputClasses(this.teacher, 'teacher');
+  private async teacherLogits(examples: HostExamples, batchSize: number): Promise<Float32Array> {
+    const teacher = this.teacher;
+    const c = isLogitsTeacher(teacher) ? teacher.numClasses : outputClasses(teacher, 'teacher');
     const out = new Float32Array(examples.count * c);
     for (let start = 0; start < examples.count; start += batchSize) {
       const end = Math.min(start + batchSize, examples.count);
-      const values = tf.tidy(() => this.runTeacher(examples.gather(range(start, end))).dataSync());
+      let values: ArrayLike<number>;
+      if (isLogitsTeacher(teacher)) {
+        const xb = examples.gather(range(start, end));
+        const rows = xb.dataSync() as Float32Array;
+        xb.dispose();
+        values = await teacher.logits(rows, end - start);
+        if (values.length !== (end - start) * c) {
+          throw new UsageError(`teacher gave ${values.length} logits for ${end - start} examples, expected ${(end - start) * c}`);
+        }
+      } else {
+        values = tf.tidy(() => this.runTeacher(examples.gather(range(start, end))).dataSync());
+      }
       out.set(values, start * c);
     }
     return out;

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
 import {toTensors, type Dataset} from '../data/index.js';
-import {Distiller} from '../distill/index.js';
+import {Distiller, type LogitsTeacher} from '../distill/index.js';
 import {createModel} from '../models/index.js';
 import {
   checkIdentity,
@@ -60,8 +60,8 @@ export interface ExperimentOptions {
   /** Called with each trained model (after it is saved into the run directory, if any). */
   trained?(name: PhaseName, model: tfl.LayersModel): Promise<void>;
   readonly signal?: AbortSignal;
-  /** An already trained teacher: skips the teacher phase. */
-  readonly teacher?: tfl.LayersModel;
+  /** An already trained teacher: skips the teacher phase. A LogitsTeacher (e.g. an ONNX model) only distills. */
+  readonly teacher?: tfl.LayersModel | LogitsTeacher;
   /** Reuse the teacher's logits of each example across epochs (same result, faster). @default true */
   readonly cacheTeacherLogits?: boolean;
   /**
@@ -278,10 +278,10 @@ export async function runExperiment(data: Dataset, s: ExperimentSettings, option
         build: () => createModel(s.teacher, {...shape, seed: s.seed}),
         train: (m, optimizer, l) => fit(m, train.x, train.y, {...l, optimizer}),
       });
-    } else if (teacher != null && wanted.has('teacher')) {
+    } else if (teacher instanceof tfl.LayersModel && wanted.has('teacher')) {
       runs.push(summarize('teacher', s.teacher, teacher, data, 0, [], test));
     }
-    const frozen = teacher as tfl.LayersModel;
+    const frozen = teacher as tfl.LayersModel | LogitsTeacher;
     // The same seed gives the distilled and the scratch student bit-identical initial weights.
     const studentSeed = s.seed + 1;
     let distilled: tfl.LayersModel | null = null;
