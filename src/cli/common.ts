@@ -3,7 +3,8 @@ import {Command, Option} from 'commander';
 
 import {useBackend, type BackendName} from '../backend/index.js';
 import {datasetNames, loadDataset, type Dataset} from '../data/index.js';
-import {oneOf, parseNonNegativeInt, parsePositiveInt, parseUnit} from './options.js';
+import {RECOMMENDED_SETTINGS} from '../experiment/index.js';
+import {oneOf, parseNonNegativeInt, parsePositive, parsePositiveInt, parseUnit} from './options.js';
 
 export interface DataFlags {
   readonly dataset: string;
@@ -44,3 +45,16 @@ export async function prepare(flags: DataFlags, onProgress?: (msg: string) => vo
   return {backend, data};
 }
 
+
+/** --alpha, --temperature and --distillation-loss, as demo, distill and compress take them. */
+export function alphaOption(): Option {
+  return new Option('--alpha <a>', `weight of the hard-label loss, in [0, 1] (default ${RECOMMENDED_SETTINGS.alpha})`).argParser(parseUnit);
+}
+
+export function temperatureOption(): Option {
+  return new Option('--temperature <t>', `softmax temperature of kl, > 0 (default ${RECOMMENDED_SETTINGS.temperature})`).argParser(parsePositive);
+}
+
+export function distillationLossOption(): Option {
+  return new Option('--distillation-loss <name>', `kl or mse (default ${RECOMMENDED_SETTINGS.distillationLoss})`).argParser(oneOf(['kl', 'mse'] as const));
+}

@@ -1,14 +1,14 @@
 // `hafif compress`: a trained teacher → distilled student → pruned (distilling again) →
 // quantized weights, in one run of the experiment library, with the chain's table and report.
-import {Command, Option} from 'commander';
+import {Command} from 'commander';
 import path from 'node:path';
 
 import {RECOMMENDED_SETTINGS, defaultModels, type ExperimentSettings} from '../experiment/index.js';
 import {createModel} from '../models/index.js';
-import {addDataFlags, prepare, type DataFlags} from './common.js';
+import {addDataFlags, alphaOption, distillationLossOption, prepare, temperatureOption, type DataFlags} from './common.js';
 import {addCompressFlags, compressSettings} from './demo.js';
 import {execute} from './execute.js';
-import {oneOf, parsePositive, parsePositiveInt, parseUnit} from './options.js';
+import {parsePositive, parsePositiveInt} from './options.js';
 import {Reporter} from './progress.js';
 import {checkInputShape, loadModel} from './train.js';
 
@@ -36,9 +36,7 @@ export function compressCommand(): Command {
     .requiredOption('--teacher <dir>', 'directory of the trained teacher (model.json + weights)')
     .option('--student <name>', 'student model from the registry (default: keras-student; cifar-student for cifar10)')
     .option('--epochs <n>', `distillation epochs (default ${RECOMMENDED_SETTINGS.epochsStudent})`, parsePositiveInt)
-    .option('--alpha <a>', `weight of the hard-label loss, in [0, 1] (default ${RECOMMENDED_SETTINGS.alpha})`, parseUnit)
-    .option('--temperature <t>', `softmax temperature of kl, > 0 (default ${RECOMMENDED_SETTINGS.temperature})`, parsePositive)
-    .addOption(new Option('--distillation-loss <name>', `kl or mse (default ${RECOMMENDED_SETTINGS.distillationLoss})`).argParser(oneOf(['kl', 'mse'] as const)))
+    .addOption(alphaOption()).addOption(temperatureOption()).addOption(distillationLossOption())
     .option('--learning-rate <lr>', 'Adam learning rate (default 0.001)', parsePositive)
     .option('--no-cache-teacher-logits', 'run the teacher on every batch instead of once per example (same result, slower)')
     .option('--out <dir>', 'the run directory: results.json, report.html, distilled/, pruned/, quantized/, checkpoints', './hafif-out/compress')

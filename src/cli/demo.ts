@@ -11,8 +11,8 @@ import {
   type ExperimentReport,
   type ExperimentSettings,
 } from '../experiment/index.js';
-import {addDataFlags, prepare, type DataFlags} from './common.js';
-import {oneOf, parseNumber, parsePositive, parsePositiveInt, parseUnit} from './options.js';
+import {addDataFlags, alphaOption, distillationLossOption, prepare, temperatureOption, type DataFlags} from './common.js';
+import {oneOf, parseNumber, parsePositive, parsePositiveInt} from './options.js';
 import {UsageError} from '../util/registry.js';
 import {execute} from './execute.js';
 import {Reporter} from './progress.js';
@@ -52,9 +52,7 @@ export function demoCommand(): Command {
     .option('--student <model>', 'student model from the registry (default: keras-student; cifar-student for cifar10)')
     .option('--epochs-teacher <n>', `teacher epochs (default ${RECOMMENDED_SETTINGS.epochsTeacher})`, parsePositiveInt)
     .option('--epochs-student <n>', `distilled and scratch student epochs (default ${RECOMMENDED_SETTINGS.epochsStudent})`, parsePositiveInt)
-    .option('--alpha <a>', `weight of the hard-label loss, in [0, 1] (default ${RECOMMENDED_SETTINGS.alpha})`, parseUnit)
-    .option('--temperature <t>', `softmax temperature of kl, > 0 (default ${RECOMMENDED_SETTINGS.temperature})`, parsePositive)
-    .addOption(new Option('--distillation-loss <name>', `kl or mse (default ${RECOMMENDED_SETTINGS.distillationLoss})`).argParser(oneOf(['kl', 'mse'] as const)))
+    .addOption(alphaOption()).addOption(temperatureOption()).addOption(distillationLossOption())
     .option('--learning-rate <lr>', `Adam learning rate (default ${RECOMMENDED_SETTINGS.learningRate})`, parsePositive)
     .option('--keras-settings', "the Keras example's recipe: its teacher trained 5 epochs, students 3, batch 32, Adam 1e-3, alpha 0.1, T 10, kl (explicit flags still win)")
     .option('--no-cache-teacher-logits', "run the teacher on every batch instead of once per example (same result, slower)")

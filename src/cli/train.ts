@@ -1,5 +1,5 @@
 // `hafif train`, `hafif distill` and `hafif evaluate`: the demo's steps one at a time.
-import {Command, Option} from 'commander';
+import {Command} from 'commander';
 import path from 'node:path';
 import * as tfl from '@tensorflow/tfjs-layers';
 
@@ -17,10 +17,10 @@ import {
 import {createModel} from '../models/index.js';
 import {UsageError} from '../util/registry.js';
 import {OnnxModel, onnxTeacher} from '../export/index.js';
-import {addDataFlags, prepare, type DataFlags} from './common.js';
+import {addDataFlags, alphaOption, distillationLossOption, prepare, temperatureOption, type DataFlags} from './common.js';
 import {Interrupted} from './demo.js';
 import {evaluateOnnxCommand, isOnnxPath} from './onnx.js';
-import {oneOf, parsePositive, parsePositiveInt, parseUnit} from './options.js';
+import {parsePositive, parsePositiveInt} from './options.js';
 import {phaseProgress} from './progress.js';
 import {interruptible} from './signals.js';
 
@@ -153,9 +153,7 @@ export function distillCommand(): Command {
     .option('--threads <n>', 'onnxruntime intra-op threads, for an .onnx teacher (default 1)', parsePositiveInt)
     .option('--student <name>', 'student model from the registry (default: keras-student; cifar-student for cifar10)')
     .option('--epochs <n>', `student epochs (default ${RECOMMENDED_SETTINGS.epochsStudent})`, parsePositiveInt)
-    .option('--alpha <a>', `weight of the hard-label loss, in [0, 1] (default ${RECOMMENDED_SETTINGS.alpha})`, parseUnit)
-    .option('--temperature <t>', `softmax temperature of kl, > 0 (default ${RECOMMENDED_SETTINGS.temperature})`, parsePositive)
-    .addOption(new Option('--distillation-loss <name>', `kl or mse (default ${RECOMMENDED_SETTINGS.distillationLoss})`).argParser(oneOf(['kl', 'mse'] as const)))
+    .addOption(alphaOption()).addOption(temperatureOption()).addOption(distillationLossOption())
     .option('--learning-rate <lr>', 'Adam learning rate (default 0.001)', parsePositive)
     .option('--no-cache-teacher-logits', "run the teacher on every batch instead of once per example (same result, slower)")
     .option('--out <dir>', 'directory for the distilled student, run.json and checkpoints (default ./hafif-out/distilled)');
