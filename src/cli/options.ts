@@ -43,3 +43,8 @@ export function oneOf<T extends string>(choices: readonly T[]): (value: string) 
     return value as T;
   };
 }
+
+/** A repeatable flag: each occurrence appends its value. */
+export function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}

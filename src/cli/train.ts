@@ -15,12 +15,13 @@ import {
   type RunResult,
 } from '../experiment/index.js';
 import {createModel} from '../models/index.js';
+import {checkFeatureLoss, parseFeatureLoss} from '../distill/index.js';
 import {UsageError} from '../util/registry.js';
 import {OnnxModel, onnxTeacher} from '../export/index.js';
 import {addDataFlags, alphaOption, distillationLossOption, prepare, temperatureOption, type DataFlags} from './common.js';
 import {Interrupted} from './demo.js';
 import {evaluateOnnxCommand, isOnnxPath} from './onnx.js';
-import {parsePositive, parsePositiveInt} from './options.js';
+import {collect, parsePositive, parsePositiveInt} from './options.js';
 import {phaseProgress} from './progress.js';
 import {interruptible} from './signals.js';
 
@@ -39,6 +40,8 @@ interface DistillFlags extends TrainFlags {
   readonly distillationLoss?: 'kl' | 'mse';
   readonly cacheTeacherLogits: boolean;
   readonly threads?: number;
+  readonly hintLayer?: string[];
+  readonly attentionLayer?: string[];
 }
 
 function printRun(run: RunResult, json: boolean | undefined, savedTo?: string): void {
@@ -156,6 +159,8 @@ export function distillCommand(): Command {
     .addOption(alphaOption()).addOption(temperatureOption()).addOption(distillationLossOption())
     .option('--learning-rate <lr>', 'Adam learning rate (default 0.001)', parsePositive)
     .option('--no-cache-teacher-logits', "run the teacher on every batch instead of once per example (same result, slower)")
+    .option('--hint-layer <student:teacher>', 'add a FitNets hint loss between two named layers, e.g. conv2:relu4 (repeatable; `hafif info --model NAME` lists layer names)', collect, [])
+    .option('--attention-layer <student:teacher>', 'add an attention-transfer loss between two named layers (repeatable)', collect, [])
     .option('--out <dir>', 'directory for the distilled student, run.json and checkpoints (default ./hafif-out/distilled)');
   addRunFlags(cmd);
   addDataFlags(cmd);
@@ -169,8 +174,23 @@ export function distillCommand(): Command {
     try {
       if (onnx) onnx.checkFits(data.inputShape, data.numClasses, `teacher ${flags.teacher}`);
       else checkInputShape(teacher as tfl.LayersModel, data.inputShape, `teacher ${flags.teacher}`);
+      const featureLosses = [
+        ...(flags.hintLayer ?? []).map((t) => parseFeatureLoss('hint', t)),
+        ...(flags.attentionLayer ?? []).map((t) => parseFeatureLoss('attention', t)),
+      ];
+      if (featureLosses.length > 0) {
+        if (onnx) throw new UsageError(`--hint-layer and --attention-layer read the teacher's layers: ${flags.teacher} is an ONNX model; give a tfjs teacher directory`);
+        // The hint regressor is trained with the student but is not part of its checkpoint.
+        if (flags.resume) throw new UsageError('--resume cannot continue a run with --hint-layer or --attention-layer (the hint regressor is not checkpointed); rerun without --resume');
+        const probe = createModel(studentName, {inputShape: data.inputShape, numClasses: data.numClasses});
+        try {
+          for (const f of featureLosses) checkFeatureLoss(teacher as tfl.LayersModel, probe, f);
+        } finally {
+          probe.dispose();
+        }
+      }
       const out = path.resolve(flags.out ?? path.join('hafif-out', 'distilled'));
-      const settings = phaseSettings(flags, path.resolve(flags.teacher), studentName);
+      const settings = {...phaseSettings(flags, path.resolve(flags.teacher), studentName), ...(featureLosses.length ? {featureLosses} : {})};
       const run = await runPhases(flags, data, settings, out, 'distill', {phases: ['distilled'], teacher, cacheTeacherLogits: flags.cacheTeacherLogits});
       printRun(run, flags.json, out);
     } finally {

@@ -307,6 +307,11 @@ datasets.register('cifar10', {
   load: loadCifar,
 });
 
+/** The image shape (height, width, channels) of a dataset `loadDataset` accepts. */
+export function datasetInputShape(name: DatasetName): [number, number, number] {
+  return [...datasets.get(name).inputShape];
+}
+
 /** Names `loadDataset` accepts. */
 export function datasetNames(): DatasetName[] {
   return datasets.names() as DatasetName[];

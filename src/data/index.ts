@@ -1,5 +1,5 @@
 // Datasets: MNIST (embedded or full), Fashion-MNIST and CIFAR-10 as seeded, validated splits.
-export {loadDataset, datasetNames, defaultCacheDir} from './datasets.js';
+export {loadDataset, datasetNames, datasetInputShape, defaultCacheDir} from './datasets.js';
 export type {Dataset, DatasetName, LoadOptions} from './datasets.js';
 export type {Split} from './split.js';
 export {toTensors} from './tensors.js';

@@ -72,7 +72,7 @@ export interface DistillerCompileOptions {
   /**
    * Feature losses on named layers (FitNets hints, attention transfer), added to the objective
    * with their own weights. Layers and shapes are checked here.
-   * @example featureLosses: [{kind: 'hint', studentLayer: 'conv2d_2', teacherLayer: 're_lu_5'}]
+   * @example featureLosses: [{kind: 'hint', studentLayer: 'conv2', teacherLayer: 'relu4'}]
    */
   readonly featureLosses?: readonly FeatureLossSpec[];
 }

@@ -7,7 +7,10 @@ import {attentionTransferTensor, hintTensor} from '../losses/index.js';
 import type {LossTerm} from '../train/index.js';
 import {UsageError} from '../util/registry.js';
 
-/** One feature loss between a student layer and a teacher layer, named as in `model.layers`. */
+/**
+ * One feature loss between a student layer and a teacher layer, named as in `model.layers`
+ * (the registry's models have stable names: conv1, bn1, relu1, pool1, ..., gap, logits).
+ */
 export interface FeatureLossSpec {
   /**
    * 'hint': FitNets (Romero et al., ICLR 2015), a learned 1×1 regressor maps the student's map to
@@ -43,7 +46,7 @@ function layerOutput(model: tfl.LayersModel, name: string, role: 'student' | 'te
  * statistics twice), the teacher's in inference mode on the same batch — the student's view,
  * whatever `teacherView` says of the logits. Shapes are checked here: both maps [n, h, w, c]
  * with equal h and w.
- * @example featureTerm(teacher, student, {kind: 'hint', studentLayer: 'conv2d_2', teacherLayer: 're_lu_5'}, 0)
+ * @example featureTerm(teacher, student, {kind: 'hint', studentLayer: 'conv2', teacherLayer: 'relu4'}, 0)
  */
 export function featureTerm(teacher: tfl.LayersModel, student: tfl.LayersModel, spec: FeatureLossSpec, seed: number): FeatureTerm {
   if (spec.kind !== 'hint' && spec.kind !== 'attention') {
@@ -91,4 +94,19 @@ export function featureTerm(teacher: tfl.LayersModel, student: tfl.LayersModel, 
     },
   };
   return {term, dispose: () => tf.dispose(variables)};
+}
+
+/**
+ * `STUDENT:TEACHER` as the CLI writes a feature loss (`--hint-layer conv2:relu4`), parsed and
+ * checked against both models: a UsageError names an unknown layer or unmatched shapes.
+ */
+export function parseFeatureLoss(kind: FeatureLossSpec['kind'], text: string): FeatureLossSpec {
+  const m = /^([^:\s]+):([^:\s]+)$/.exec(text);
+  if (m == null) throw new UsageError(`--${kind === 'hint' ? 'hint' : 'attention'}-layer "${text}": expected STUDENT_LAYER:TEACHER_LAYER, e.g. conv2:relu4`);
+  return {kind, studentLayer: m[1] as string, teacherLayer: m[2] as string};
+}
+
+/** Throws a UsageError when `spec` does not fit the two models (names, shapes); builds nothing it keeps. */
+export function checkFeatureLoss(teacher: tfl.LayersModel, student: tfl.LayersModel, spec: FeatureLossSpec): void {
+  featureTerm(teacher, student, spec, 0).dispose();
 }

@@ -1,5 +1,5 @@
 export {DISTILLER_LOSSES, Distiller, distillerLoss} from './distiller.js';
-export {featureTerm} from './features.js';
+export {checkFeatureLoss, featureTerm, parseFeatureLoss} from './features.js';
 export type {FeatureLossSpec, FeatureTerm} from './features.js';
 export type {DistillerCompileOptions, DistillerFitOptions, DistillerLossName, DistillerLossTerms, DistillerModels, LogitsTeacher, TeacherView} from './distiller.js';
 // The losses live in src/losses (shared with the training engine); re-exported here as before.

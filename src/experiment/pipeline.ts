@@ -93,8 +93,10 @@ export interface ExperimentResult {
 
 /** What identifies a run for resuming: its settings and its data. */
 export function runIdentity(data: Dataset, s: ExperimentSettings): RunIdentity {
+  const {featureLosses, ...flat} = s;
   return {
-    ...s,
+    ...flat,
+    ...(featureLosses?.length ? {featureLosses: featureLosses.map((f) => `${f.kind}:${f.studentLayer}:${f.teacherLayer}:${f.weight ?? ''}`).join(',')} : {}),
     dataset: data.name,
     source: data.source,
     trainSize: data.train.count,
@@ -138,6 +140,11 @@ interface Phase {
   readonly name: PhaseName;
   readonly modelName: string;
   readonly epochs: number;
+  /**
+   * Whether the phase writes checkpoints. Off when it trains variables outside the model (a
+   * hint's regressor), which a checkpoint does not hold. @default true
+   */
+  readonly checkpoints?: boolean;
   build(): tfl.LayersModel | Promise<tfl.LayersModel>;
   train(model: tfl.LayersModel, optimizer: tf.Optimizer, loop: LoopOptions): Promise<History>;
 }
@@ -165,6 +172,9 @@ export async function runExperiment(data: Dataset, s: ExperimentSettings, option
   }
   const modelDir = (phase: PhaseName) => options.modelDir?.(phase) ?? path.join(runDir as string, phase);
   let finished: Partial<Record<PhaseName, RunResult>> = {};
+  if (resume && s.featureLosses?.length) {
+    throw new UsageError('a run with feature losses cannot be resumed: the hint regressor is not checkpointed; rerun it from the start');
+  }
   if (resume) {
     const dir = runDir as string;
     const state = await readRunState(dir);
@@ -210,7 +220,7 @@ export async function runExperiment(data: Dataset, s: ExperimentSettings, option
     const callbacks: Callback[] = [];
     let resumeAt: TrainPosition | undefined;
     try {
-      if (runDir != null) {
+      if (runDir != null && phase.checkpoints !== false) {
         const dir = path.join(runDir, 'checkpoints', phase.name);
         const phaseIdentity = {...identity, phase: phase.name};
         if (resume) {
@@ -289,10 +299,12 @@ export async function runExperiment(data: Dataset, s: ExperimentSettings, option
       name: 'distilled',
       modelName: s.student,
       epochs: s.epochsStudent,
+      checkpoints: !s.featureLosses?.length,
       build: () => createModel(s.student, {...shape, seed: studentSeed}),
       train: (student, optimizer, l) => {
         const distiller = new Distiller({teacher: frozen, student});
-        distiller.compile({optimizer, alpha: s.alpha, temperature: s.temperature, distillationLossFn: s.distillationLoss});
+        distiller.compile({optimizer, alpha: s.alpha, temperature: s.temperature, distillationLossFn: s.distillationLoss,
+          ...(s.featureLosses?.length ? {featureLosses: s.featureLosses} : {})});
         return distiller.fit(train.x, train.y, {...l, cacheTeacherLogits: options.cacheTeacherLogits});
       },
     });

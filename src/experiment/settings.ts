@@ -1,4 +1,5 @@
 // The knobs of the seed experiment and hafif's recommended values.
+import type {FeatureLossSpec} from '../distill/index.js';
 import type {DistillationLossName} from '../losses/index.js';
 
 /** The knobs of one experiment. */
@@ -13,6 +14,8 @@ export interface ExperimentSettings {
   readonly temperature: number;
   readonly distillationLoss: DistillationLossName;
   readonly seed: number;
+  /** Feature losses (FitNets hints, attention transfer) of the distilled phase, on named layers. */
+  readonly featureLosses?: readonly FeatureLossSpec[];
   /**
    * Compress the distilled student after training: magnitude-prune it to this sparsity while
    * distilling again from the teacher (phase `pruned`), then store its weights as

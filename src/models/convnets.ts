@@ -14,6 +14,20 @@ export interface ConvNetOptions {
 
 type Initializer = 'glorotUniform' | ReturnType<typeof tfl.initializers.glorotUniform>;
 
+/**
+ * Stable layer names within one model: `n('conv')` gives conv1, conv2, ... These are the names
+ * `--hint-layer` and feature losses use; tfjs' own names (conv2d_7) depend on how many layers the
+ * process made before.
+ */
+export function layerNamer(): (kind: string) => string {
+  const counts = new Map<string, number>();
+  return (kind) => {
+    const k = (counts.get(kind) ?? 0) + 1;
+    counts.set(kind, k);
+    return `${kind}${k}`;
+  };
+}
+
 /** One seeded Glorot-uniform initializer per call (seed, seed + 1, ...), or unseeded ones. */
 function initializers(seed: number | undefined): () => Initializer {
   let s = seed;
@@ -26,9 +40,11 @@ function convBnRelu(
   init: () => Initializer,
   bn: {momentum: number; epsilon: number},
   options: {inputShape?: number[]; useBias: boolean},
+  n: (kind: string) => string,
 ): tfl.layers.Layer[] {
   return [
     tfl.layers.conv2d({
+      name: n('conv'),
       ...(options.inputShape ? {inputShape: options.inputShape} : {}),
       filters,
       kernelSize: 3,
@@ -36,8 +52,8 @@ function convBnRelu(
       useBias: options.useBias,
       kernelInitializer: init(),
     }),
-    tfl.layers.batchNormalization({momentum: bn.momentum, epsilon: bn.epsilon}),
-    tfl.layers.reLU(),
+    tfl.layers.batchNormalization({name: n('bn'), momentum: bn.momentum, epsilon: bn.epsilon}),
+    tfl.layers.reLU({name: n('relu')}),
   ];
 }
 
@@ -49,18 +65,19 @@ function convBnRelu(
 export function cifarTeacher(options: ConvNetOptions = {}): tfl.Sequential {
   const {inputShape = [32, 32, 3], numClasses = 10, seed, name = 'cifar_teacher'} = options;
   const init = initializers(seed);
+  const n = layerNamer();
   // Keras' BatchNormalization defaults (momentum 0.99, epsilon 1e-3); the convs feed batch norm, so no bias.
   const bn = {momentum: 0.99, epsilon: 1e-3};
   const layers: tfl.layers.Layer[] = [];
   let first = true;
   for (const filters of [32, 64, 128]) {
     for (let i = 0; i < 2; i++) {
-      layers.push(...convBnRelu(filters, init, bn, {inputShape: first ? [...inputShape] : undefined, useBias: false}));
+      layers.push(...convBnRelu(filters, init, bn, {inputShape: first ? [...inputShape] : undefined, useBias: false}, n));
       first = false;
     }
-    layers.push(tfl.layers.maxPooling2d({poolSize: 2, strides: 2}));
+    layers.push(tfl.layers.maxPooling2d({name: n('pool'), poolSize: 2, strides: 2}));
   }
-  layers.push(tfl.layers.globalAveragePooling2d({}), tfl.layers.dense({units: numClasses, kernelInitializer: init()}));
+  layers.push(tfl.layers.globalAveragePooling2d({name: 'gap'}), tfl.layers.dense({name: 'logits', units: numClasses, kernelInitializer: init()}));
   return tfl.sequential({name, layers});
 }
 
@@ -75,6 +92,7 @@ export function cifarStudent(options: ConvNetOptions = {}): tfl.Sequential {
     name,
     layers: [
       tfl.layers.conv2d({
+        name: 'conv1',
         inputShape: [...inputShape],
         filters: 16,
         kernelSize: 3,
@@ -82,11 +100,11 @@ export function cifarStudent(options: ConvNetOptions = {}): tfl.Sequential {
         activation: 'relu',
         kernelInitializer: init(),
       }),
-      tfl.layers.maxPooling2d({poolSize: 2, strides: 2}),
-      tfl.layers.conv2d({filters: 32, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init()}),
-      tfl.layers.maxPooling2d({poolSize: 2, strides: 2}),
-      tfl.layers.flatten(),
-      tfl.layers.dense({units: numClasses, kernelInitializer: init()}),
+      tfl.layers.maxPooling2d({name: 'pool1', poolSize: 2, strides: 2}),
+      tfl.layers.conv2d({name: 'conv2', filters: 32, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init()}),
+      tfl.layers.maxPooling2d({name: 'pool2', poolSize: 2, strides: 2}),
+      tfl.layers.flatten({name: 'flatten'}),
+      tfl.layers.dense({name: 'logits', units: numClasses, kernelInitializer: init()}),
     ],
   });
 }
@@ -101,27 +119,28 @@ export function deepTeacher(options: ConvNetOptions = {}): tfl.Sequential {
   const {inputShape = [28, 28, 1], numClasses = 10, seed, name = 'deep_teacher'} = options;
   const init = initializers(seed);
   const bn = {momentum: 0.9, epsilon: 1e-5};
+  const n = layerNamer();
   const stage = (filters: number, first = false) =>
-    convBnRelu(filters, init, bn, {inputShape: first ? [...inputShape] : undefined, useBias: true});
+    convBnRelu(filters, init, bn, {inputShape: first ? [...inputShape] : undefined, useBias: true}, n);
   return tfl.sequential({
     name,
     layers: [
       ...stage(32, true),
       ...stage(32),
-      tfl.layers.maxPooling2d({poolSize: 2, strides: 2}),
+      tfl.layers.maxPooling2d({name: n('pool'), poolSize: 2, strides: 2}),
       ...stage(64),
       ...stage(64),
-      tfl.layers.maxPooling2d({poolSize: 2, strides: 2}),
+      tfl.layers.maxPooling2d({name: n('pool'), poolSize: 2, strides: 2}),
       ...stage(128),
-      tfl.layers.globalAveragePooling2d({}),
-      tfl.layers.dense({units: numClasses, kernelInitializer: init()}),
+      tfl.layers.globalAveragePooling2d({name: 'gap'}),
+      tfl.layers.dense({name: 'logits', units: numClasses, kernelInitializer: init()}),
     ],
   });
 }
 
 /** batch norm (ε 1e-3, Keras momentum 0.9 = PyTorch's 0.1) → ReLU6. */
-function bnRelu6(): tfl.layers.Layer[] {
-  return [tfl.layers.batchNormalization({momentum: 0.9, epsilon: 1e-3}), tfl.layers.reLU({maxValue: 6})];
+function bnRelu6(n: (kind: string) => string): tfl.layers.Layer[] {
+  return [tfl.layers.batchNormalization({name: n('bn'), momentum: 0.9, epsilon: 1e-3}), tfl.layers.reLU({name: n('relu'), maxValue: 6})];
 }
 
 /**
@@ -134,8 +153,10 @@ function bnRelu6(): tfl.layers.Layer[] {
 export function mobileStudent(options: ConvNetOptions = {}): tfl.Sequential {
   const {inputShape = [32, 32, 3], numClasses = 10, seed, name = 'mobile_student'} = options;
   const init = initializers(seed);
+  const n = layerNamer();
   const layers: tfl.layers.Layer[] = [
     tfl.layers.conv2d({
+      name: 'conv1',
       inputShape: [...inputShape],
       filters: 16,
       kernelSize: 3,
@@ -144,16 +165,16 @@ export function mobileStudent(options: ConvNetOptions = {}): tfl.Sequential {
       useBias: false,
       kernelInitializer: init(),
     }),
-    ...bnRelu6(),
+    ...bnRelu6(n),
   ];
   for (const [filters, strides] of [[32, 1], [64, 2], [64, 1], [128, 2]]) {
     layers.push(
-      tfl.layers.depthwiseConv2d({kernelSize: 3, strides, padding: 'same', useBias: false, depthwiseInitializer: init()}),
-      ...bnRelu6(),
-      tfl.layers.conv2d({filters, kernelSize: 1, useBias: false, kernelInitializer: init()}),
-      ...bnRelu6(),
+      tfl.layers.depthwiseConv2d({name: n('dw'), kernelSize: 3, strides, padding: 'same', useBias: false, depthwiseInitializer: init()}),
+      ...bnRelu6(n),
+      tfl.layers.conv2d({name: n('pw'), filters, kernelSize: 1, useBias: false, kernelInitializer: init()}),
+      ...bnRelu6(n),
     );
   }
-  layers.push(tfl.layers.globalAveragePooling2d({}), tfl.layers.dense({units: numClasses, kernelInitializer: init()}));
+  layers.push(tfl.layers.globalAveragePooling2d({name: 'gap'}), tfl.layers.dense({name: 'logits', units: numClasses, kernelInitializer: init()}));
   return tfl.sequential({name, layers});
 }

@@ -25,6 +25,7 @@ export function kerasCnn(f1: number, f2: number, options: KerasCnnOptions = {}):
     name,
     layers: [
       tfl.layers.conv2d({
+        name: 'conv1',
         inputShape: [...inputShape],
         filters: f1,
         kernelSize: 3,
@@ -32,11 +33,11 @@ export function kerasCnn(f1: number, f2: number, options: KerasCnnOptions = {}):
         padding: 'same',
         kernelInitializer: init(),
       }),
-      tfl.layers.leakyReLU({alpha: 0.2}),
-      tfl.layers.maxPooling2d({poolSize: 2, strides: 1, padding: 'same'}),
-      tfl.layers.conv2d({filters: f2, kernelSize: 3, strides: 2, padding: 'same', kernelInitializer: init()}),
-      tfl.layers.flatten(),
-      tfl.layers.dense({units: numClasses, kernelInitializer: init()}),
+      tfl.layers.leakyReLU({name: 'leaky_relu1', alpha: 0.2}),
+      tfl.layers.maxPooling2d({name: 'pool1', poolSize: 2, strides: 1, padding: 'same'}),
+      tfl.layers.conv2d({name: 'conv2', filters: f2, kernelSize: 3, strides: 2, padding: 'same', kernelInitializer: init()}),
+      tfl.layers.flatten({name: 'flatten'}),
+      tfl.layers.dense({name: 'logits', units: numClasses, kernelInitializer: init()}),
     ],
   });
 }
