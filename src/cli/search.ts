@@ -37,6 +37,7 @@ interface SearchFlags {
   readonly learningRate: string;
   readonly weightDecay: string;
   readonly labelSmoothing: string;
+  readonly feature: string;
   readonly mode: 'grid' | 'random';
   readonly samples?: number;
   readonly searchSeed: number;
@@ -127,6 +128,7 @@ function configFrom(f: SearchFlags): SearchConfig {
       learningRate: numbers('learning-rate', f.learningRate),
       weightDecay: numbers('weight-decay', f.weightDecay),
       labelSmoothing: numbers('label-smoothing', f.labelSmoothing),
+      feature: list('feature', f.feature),
     },
     mode: f.mode,
     samples: f.samples,
@@ -164,6 +166,7 @@ export function searchCommand(): Command {
     .option('--learning-rate <list>', 'base learning rates', '0.001')
     .option('--weight-decay <list>', 'AdamW decoupled weight decay', '0')
     .option('--label-smoothing <list>', 'label smoothing of the hard-label loss', '0')
+    .option('--feature <list>', 'feature losses: none, hint:STUDENT:TEACHER, attention:STUDENT:TEACHER (layer names: hafif info --model NAME)', 'none')
     .addOption(new Option('--mode <mode>', 'grid: every combination; random: --samples of them').argParser(oneOf(['grid', 'random'] as const)).default('grid'))
     .option('--samples <n>', 'settings drawn in random mode', parsePositiveInt)
     .option('--search-seed <n>', 'seed of the random draw', parseNonNegativeInt, 0)

@@ -1,6 +1,7 @@
 import {describe, expect, it} from 'vitest';
 
-import {checkSearchConfig, pct, points, searchSettings, type SearchConfig} from './search.js';
+import '../index.js';
+import {checkSearchConfig, pct, points, runSearch, searchSettings, settingLabel, type SearchConfig} from './search.js';
 
 const base: SearchConfig = {
   dataset: 'mnist',
@@ -36,6 +37,25 @@ describe('search space', () => {
     expect(s.filter((x) => x.loss !== 'dkd').every((x) => x.dkdBeta === 4)).toBe(true);
     expect(s.some((x) => !x.augment.shift && x.teacherView === 'clean')).toBe(false);
     expect(new Set(s.map((x) => JSON.stringify(x))).size).toBe(s.length);
+  });
+
+  it('a feature axis multiplies the grid, and `none` leaves the settings as they were', () => {
+    const plain = searchSettings(base);
+    const withFeatures = searchSettings({...base, space: {...base.space, feature: ['none', 'hint:conv1:relu4']}});
+    expect(withFeatures).toHaveLength(2 * plain.length);
+    // Same objects (so the same run keys) for `none`.
+    expect(withFeatures.filter((x) => x.feature === undefined)).toEqual(plain);
+    const hint = withFeatures.find((x) => x.feature !== undefined);
+    expect(hint?.feature).toBe('hint:conv1:relu4');
+    expect(settingLabel(hint as NonNullable<typeof hint>)).toContain('+ hint conv1:relu4');
+  });
+
+  it('rejects a malformed feature, and an unknown layer before training anything', async () => {
+    expect(() => checkSearchConfig({...base, space: {...base.space, feature: ['hint:conv1']}})).toThrow(/feature "hint:conv1": expected none, hint:STUDENT_LAYER:TEACHER_LAYER/);
+    expect(() => checkSearchConfig({...base, space: {...base.space, feature: ['fitnet:a:b']}})).toThrow(/feature "fitnet:a:b"/);
+    await expect(runSearch({...base, space: {...base.space, feature: ['hint:conv9:relu4']}})).rejects.toThrow(/unknown student layer "conv9"/);
+    // Shapes: keras-student conv2 is 7×7, deep-teacher relu4 is 14×14.
+    await expect(runSearch({...base, space: {...base.space, feature: ['attention:conv2:relu4']}})).rejects.toThrow(/must both be feature maps \[n, h, w, c\] with the same h and w/);
   });
 
   it('random mode draws a seeded subset of the grid', () => {

@@ -10,8 +10,8 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
-import {checkAugmentSpec, loadDataset, toTensors, type AugmentSpec, type Dataset} from '../data/index.js';
-import {DISTILLER_LOSSES, Distiller, type DistillerLossName, type TeacherView} from '../distill/index.js';
+import {checkAugmentSpec, datasetInputShape, loadDataset, toTensors, type AugmentSpec, type Dataset, type DatasetName} from '../data/index.js';
+import {DISTILLER_LOSSES, Distiller, checkFeatureLoss, parseFeatureLoss, type DistillerLossName, type FeatureLossSpec, type TeacherView} from '../distill/index.js';
 import {createModel} from '../models/index.js';
 import {
   batchAugmentation,
@@ -54,6 +54,8 @@ export interface SearchSetting extends TrainRecipe {
   readonly dkdAlpha: number;
   readonly dkdBeta: number;
   readonly teacherView: TeacherView;
+  /** A feature loss on named layers, `hint:STUDENT:TEACHER` or `attention:STUDENT:TEACHER`; absent: none. */
+  readonly feature?: string;
 }
 
 /** The axes of a search: each a non-empty list of values. */
@@ -70,6 +72,16 @@ export interface SearchSpace {
   readonly learningRate: readonly number[];
   readonly weightDecay: readonly number[];
   readonly labelSmoothing: readonly number[];
+  /** Feature losses: `none`, `hint:STUDENT:TEACHER`, `attention:STUDENT:TEACHER`. @default ['none'] */
+  readonly feature?: readonly string[];
+}
+
+/** `hint:conv1:relu4` as a feature loss spec; null for `none`. UsageError for anything else. */
+export function parseFeatureSpec(text: string): FeatureLossSpec | null {
+  if (text === 'none') return null;
+  const m = /^(hint|attention):([^:\s]+:[^:\s]+)$/.exec(text);
+  if (m == null) throw new UsageError(`feature "${text}": expected none, hint:STUDENT_LAYER:TEACHER_LAYER or attention:STUDENT_LAYER:TEACHER_LAYER`);
+  return parseFeatureLoss(m[1] as FeatureLossSpec['kind'], m[2] as string);
 }
 
 /** What a search runs on. */
@@ -157,6 +169,7 @@ export function checkSearchConfig(c: SearchConfig): void {
   for (const s of [...c.space.augment, c.teacher.augment]) checkAugmentSpec(s);
   for (const s of [...c.space.schedule, c.teacher.schedule]) checkScheduleSpec(s);
   for (const v of c.space.labelSmoothing) if (!(v >= 0 && v < 1)) throw new UsageError(`label smoothing must be in [0, 1), got ${v}`);
+  for (const f of c.space.feature ?? []) parseFeatureSpec(f);
   if (c.mode === 'random' && !(Number.isInteger(c.samples) && (c.samples as number) > 0)) {
     throw new UsageError(`a random search needs samples, a positive integer, got ${c.samples}`);
   }
@@ -174,10 +187,12 @@ export function searchSettings(c: SearchConfig): SearchSetting[] {
     for (const alpha of s.alpha) for (const temperature of temps) for (const dkdAlpha of dA) for (const dkdBeta of dB)
       for (const epochs of s.epochs) for (const augment of s.augment) for (const teacherView of s.teacherView)
         for (const schedule of s.schedule) for (const learningRate of s.learningRate) for (const weightDecay of s.weightDecay)
-          for (const labelSmoothing of s.labelSmoothing) {
+          for (const labelSmoothing of s.labelSmoothing) for (const feature of s.feature ?? ['none']) {
             // Without augmentation both views are the same: keep one.
             if (isPlain(augment) && teacherView === 'clean' && s.teacherView.includes('same')) continue;
-            out.push({loss, alpha, temperature, dkdAlpha, dkdBeta, epochs, augment, teacherView, schedule, learningRate, weightDecay, labelSmoothing});
+            // `none` adds no field, so settings without features keep their run keys.
+            out.push({loss, alpha, temperature, dkdAlpha, dkdBeta, epochs, augment, teacherView, schedule, learningRate, weightDecay, labelSmoothing,
+              ...(feature !== 'none' ? {feature} : {})});
           }
   }
   if (c.mode !== 'random') return out;
@@ -227,7 +242,7 @@ function recipeLabel(r: TrainRecipe): string {
 /** A setting as one table cell: `dkd α0.9 T4 (1/8), view same; 10 ep, shift2, one-cycle×3, lr 0.001`. */
 export function settingLabel(s: SearchSetting): string {
   const loss = s.loss === 'mse' ? 'mse' : s.loss === 'dkd' ? `dkd T${s.temperature} (${s.dkdAlpha}/${s.dkdBeta})` : `${s.loss} T${s.temperature}`;
-  return `${loss} α${s.alpha}, view ${s.teacherView}; ${recipeLabel(s)}`;
+  return `${loss} α${s.alpha}${s.feature ? ` + ${s.feature.replace(':', ' ')}` : ''}, view ${s.teacherView}; ${recipeLabel(s)}`;
 }
 
 /** The part of a setting its scratch twin shares: everything but the distillation. */
@@ -305,6 +320,19 @@ export interface SearchEvents {
 export async function runSearch(c: SearchConfig, events: SearchEvents = {}): Promise<void> {
   checkSearchConfig(c);
   const settings = searchSettings(c);
+  const features = [...new Set((c.space.feature ?? []).filter((f) => f !== 'none'))];
+  if (features.length > 0) {
+    // Unknown layers and unmatched shapes fail here, not after the teachers trained.
+    const shape = {inputShape: datasetInputShape(c.dataset as DatasetName), numClasses: 10};
+    const t = createModel(c.teacher.model, shape);
+    const st = createModel(c.student, shape);
+    try {
+      for (const f of features) checkFeatureLoss(t, st, parseFeatureSpec(f) as FeatureLossSpec);
+    } finally {
+      t.dispose();
+      st.dispose();
+    }
+  }
   const {index = 0, count = 1} = c.shard ?? {};
   const all = tasks(c, settings);
   const mine = all.filter((_, i) => i % count === index);
@@ -454,8 +482,9 @@ async function trainStudent(c: SearchConfig, t: Task, data: Dataset, train: Spli
       const {optimizer, hooks} = optimizerAndHooks(s, steps);
       const d = new Distiller({teacher: teacher as tfl.LayersModel, student});
       try {
+        const feature = s.feature ? parseFeatureSpec(s.feature) : null;
         d.compile({optimizer, alpha: s.alpha, temperature: s.temperature, distillationLossFn: s.loss,
-          dkd: {alpha: s.dkdAlpha, beta: s.dkdBeta}, labelSmoothing: s.labelSmoothing});
+          dkd: {alpha: s.dkdAlpha, beta: s.dkdBeta}, labelSmoothing: s.labelSmoothing, ...(feature ? {featureLosses: [feature]} : {})});
         await d.fit(train.x, train.y, {
           epochs: s.epochs, batchSize: c.batchSize, seed: t.seed, hooks,
           augmentation: isPlain(s.augment) ? undefined : batchAugmentation(s.augment),
