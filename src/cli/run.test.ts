@@ -95,6 +95,23 @@ describe('hafif run: the written config repeats the run', () => {
     const b = JSON.parse(readFileSync(path.join(second, 'results.json'), 'utf8'));
     expect(b.settings).toEqual(a.settings);
     expect(repeatable(b.runs)).toEqual(repeatable(a.runs));
+
+    // --resume on the finished run reloads its phases: the same results, the config untouched.
+    const r3 = hafif('run', path.join(first, 'config.yaml'), '--out', first, '--resume', '--quiet');
+    expect(r3.stderr).toBe('');
+    expect(r3.code).toBe(0);
+    const c = JSON.parse(readFileSync(path.join(first, 'results.json'), 'utf8'));
+    expect(repeatable(c.runs)).toEqual(repeatable(a.runs));
+    // Another config cannot resume this run, and leaves its config.yaml as it was.
+    const r4 = hafif('run', path.join(first, 'config.yaml'), '--set', 'distill.alpha=0.7', '--out', first, '--resume', '--quiet');
+    expect(r4.code).toBe(2);
+    expect(r4.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r4.stderr).toMatch(/differs from the run's .*config\.yaml; resume with that file/);
+    expect(readFileSync(path.join(first, 'config.yaml'), 'utf8')).toBe(config);
+    // A directory that is no run.
+    const r5 = hafif('run', path.join(configs, 'keras-mnist.yaml'), '--out', path.join(tmp, 'none'), '--resume');
+    expect(r5.code).toBe(2);
+    expect(r5.stderr).toMatch(/holds no config\.yaml/);
   });
 });
 

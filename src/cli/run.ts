@@ -1,6 +1,7 @@
 // `hafif run CONFIG`: the experiment one YAML or JSON file describes; the resolved config is
 // written next to the results, and `hafif run DIR/config.yaml` repeats the run.
 import {Command} from 'commander';
+import {existsSync, readFileSync} from 'node:fs';
 import path from 'node:path';
 
 import {useBackend} from '../backend/index.js';
@@ -8,7 +9,9 @@ import {loadDataset} from '../data/index.js';
 import {configSettings, configYaml, loadConfig} from '../experiment/index.js';
 import {writeFileAtomic} from '../util/atomic.js';
 import {execute} from './execute.js';
+import {parsePositiveInt} from './options.js';
 import {Reporter} from './progress.js';
+import {UsageError} from '../util/registry.js';
 
 interface RunFlags {
   readonly set: string[];
@@ -16,6 +19,8 @@ interface RunFlags {
   readonly out?: string;
   readonly json?: boolean;
   readonly quiet?: boolean;
+  readonly resume?: boolean;
+  readonly checkpointEvery?: number;
 }
 
 export function runCommand(): Command {
@@ -27,6 +32,8 @@ export function runCommand(): Command {
     .option('--out <dir>', 'the run directory (default: hafif-out/NAME, NAME the config\'s name or file name)')
     .option('--json', 'print progress events and the results as JSON lines on stdout')
     .option('--quiet', 'no progress output')
+    .option('--resume', 'continue the run in the run directory from its last checkpoint (the same config)')
+    .option('--checkpoint-every <n>', 'also checkpoint every N steps (checkpoints are kept at every epoch end and on Ctrl-C)', parsePositiveInt)
     .action(async (file: string, flags: RunFlags) => {
       const config = await loadConfig(file, flags.set);
       if (flags.dryRun) {
@@ -45,13 +52,26 @@ export function runCommand(): Command {
         seed: config.seed,
         onProgress: (msg) => reporter.info(msg),
       });
-      await writeFileAtomic(path.join(out, 'config.yaml'), configYaml(config));
+      const yaml = configYaml(config);
+      const written = path.join(out, 'config.yaml');
+      if (flags.resume) {
+        if (!existsSync(written)) throw new UsageError(`--resume: ${out} holds no config.yaml; it is not a hafif run directory`);
+        // The run's own config stays as it was: resuming with another config is an error, not an overwrite.
+        if (readFileSync(written, 'utf8') !== yaml) {
+          throw new UsageError(`--resume: ${file} (with --set) differs from the run's ${written}; resume with that file: hafif run ${written} --resume`);
+        }
+      } else {
+        await writeFileAtomic(written, yaml);
+      }
       await execute({
         backend, data, out, reporter,
         settings: configSettings(config),
         json: flags.json,
         report: config.report,
         cacheTeacherLogits: config.distill.cacheTeacherLogits,
+        resume: flags.resume === true,
+        checkpointEvery: flags.checkpointEvery,
+        resumeCommand: `hafif run ${written} --out ${out} --resume`,
       });
     });
 }
