@@ -48,8 +48,8 @@ export interface PredictorOptions {
 export interface Predictor {
   /**
    * The model's outputs for `x` ([n, ...inputShape], float32), `batchSize` images per pass:
-   * `model.predict(x)` within float rounding. Runs `model.predict` itself when the model could
-   * not be fused (see `reason`) or the active backend is not `native`.
+   * `model.predict(x)` within float rounding. Runs the model itself (`model.apply` in inference
+   * mode, batch by batch) when it could not be fused (see `reason`) or the backend is not `native`.
    */
   predict(x: tf.Tensor, batchSize?: number): tf.Tensor;
   /**
@@ -321,7 +321,7 @@ function run(native: NativeAddon, ops: Op[], r: Runner, x: Float32Array, batch: 
  * Builds `model`'s fused inference path once: batch norm folded into the conv / depthwise conv /
  * dense before it, activations in their epilogues, buffers kept per batch size. Weights are a
  * snapshot of build time; call `refresh()` after they change. A layer without a handler makes
- * the predictor run `model.predict` (or throw, with `strict`).
+ * the predictor run the model itself (or throw, with `strict`).
  * @example const logits = createPredictor(model).predict(xTest);
  */
 export function createPredictor(model: LayersModel, options: PredictorOptions = {}): Predictor {
@@ -351,7 +351,16 @@ export function createPredictor(model: LayersModel, options: PredictorOptions = 
     }
   };
   build();
-  const fallback = (x: tf.Tensor, batchSize: number) => model.predict(x, {batchSize}) as tf.Tensor;
+  // What model.predict does (inference mode, batches of batchSize), through model.apply.
+  const fallback = (x: tf.Tensor, batchSize: number) => tf.tidy(() => {
+    const n = x.shape[0];
+    if (n <= batchSize) return model.apply(x, {training: false}) as tf.Tensor;
+    const parts: tf.Tensor[] = [];
+    for (let start = 0; start < n; start += batchSize) {
+      parts.push(model.apply(tf.slice(x, start, Math.min(batchSize, n - start)), {training: false}) as tf.Tensor);
+    }
+    return tf.concat(parts, 0);
+  });
   return {
     get fused() {
       return ops.length > 0;
