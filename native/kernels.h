@@ -182,3 +182,14 @@ void conv2d_images(const ConvGeom& g, const float* x, const float* w, float* y);
 void conv2d_backprop_input_images(const ConvGeom& g, const float* dy, const float* w, float* dx);
 void conv2d_backprop_filter_images(const ConvGeom& g, const float* x, const float* dy, float* dw);
 }  // namespace hafif
+
+namespace hafif {
+// ---- small_conv.cc ----
+// Forward-only conv for inference when the filter is small (at most kSmallConvMaxWeights values:
+// pointwise 1×1 convs, first layers) and outC is divisible by 16: y = act(conv(x, w) + bias),
+// same geometry and contract as conv2d. small_conv_applies says whether g qualifies.
+constexpr int64_t kSmallConvMaxWeights = 32768;
+bool small_conv_applies(const ConvGeom& g);
+void small_conv2d(const ConvGeom& g, const float* x, const float* w, const float* bias, ConvActivation act,
+                  float alpha, float* y);
+}  // namespace hafif

@@ -43,6 +43,12 @@ export interface NativeAddon {
   depthwiseImpl(impl?: 'blocked' | 'general'): 'blocked' | 'general';
   depthwiseConv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, geom: number[]): void;
   depthwiseConv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, geom: number[]): void;
+  /**
+   * Inference conv for small filters (at most 32768 values) with outC divisible by 16 (pointwise
+   * 1×1 convs, first layers): out = act(conv(x, filter) + bias); geom as conv2d's. Forward only.
+   */
+  smallConv2d(x: Float32Array, filter: Float32Array, bias: Float32Array | null, out: Float32Array, geom: number[],
+    activation?: 'linear' | 'relu' | 'relu6' | 'elu' | 'sigmoid' | 'leakyrelu', leakyreluAlpha?: number): void;
   // Kernel families add their functions below, one block each.
   // -- conv --
   /**

@@ -20,10 +20,15 @@ const UNARY_OPS: Readonly<Record<string, string>> = {
 
 type Shape = readonly number[];
 
+/** addon.smallConv2d's limit on filter values (kSmallConvMaxWeights in native/kernels.h). */
+const SMALL_CONV_MAX_WEIGHTS = 32768;
+
 /** One step of the fused plan. Shapes are per image (no batch axis). */
 type Op =
   | {kind: 'conv' | 'depthwise'; layer: string; inShape: Shape; outShape: Shape; filterShape: number[]; strides: [number, number];
-    dilations: [number, number]; pad: 'same' | 'valid'; kernel: Float32Array; bias: Float32Array | null; act: Epilogue; alpha: number}
+    dilations: [number, number]; pad: 'same' | 'valid'; kernel: Float32Array; bias: Float32Array | null; act: Epilogue; alpha: number;
+    /** A conv whose filter fits addon.smallConv2d (at most SMALL_CONV_MAX_WEIGHTS values, outC divisible by 16). */
+    small: boolean}
   | {kind: 'dense'; layer: string; inShape: Shape; outShape: Shape; kernel: Float32Array; bias: Float32Array | null; act: Epilogue;
     alpha: number}
   | {kind: 'batchnorm'; layer: string; inShape: Shape; outShape: Shape; mean: Float32Array; variance: Float32Array;
@@ -156,7 +161,8 @@ function compile(model: LayersModel, native: NativeAddon): {ops: Op[]; plan: str
           kernel.shape as [number, number, number, number], strides, dilations, pad, undefined, depthwise);
         push({kind: depthwise ? 'depthwise' : 'conv', layer: name, inShape: shape, outShape: info.outShape.slice(1),
           filterShape: kernel.shape, strides, dilations, pad, kernel: kernel.values, bias: w.get('bias')?.values ?? null,
-          act: 'linear', alpha: 0},
+          act: 'linear', alpha: 0,
+          small: !depthwise && kernel.shape[3] % 16 === 0 && kernel.values.length <= SMALL_CONV_MAX_WEIGHTS},
         `${depthwise ? 'depthwise ' : ''}conv ${kernel.shape[0]}×${kernel.shape[1]} s${strides[0]}${strides[1] !== strides[0] ? `×${strides[1]}` : ''} ${pad}`);
         activation(name, actOf(), 0);
         break;
@@ -284,7 +290,8 @@ function run(native: NativeAddon, ops: Op[], r: Runner, x: Float32Array, batch: 
     const geom = r.geoms[i]!;
     switch (op.kind) {
       case 'conv':
-        native.conv2d(cur, op.kernel, op.bias, out, geom, op.act, op.alpha);
+        // Small filters (pointwise convs, first layers) take the register-tiled inference conv.
+        (op.small ? native.smallConv2d : native.conv2d)(cur, op.kernel, op.bias, out, geom, op.act, op.alpha);
         break;
       case 'depthwise':
         native.depthwiseConv2d(cur, op.kernel, out, geom, op.bias, op.act, op.alpha);
