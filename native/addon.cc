@@ -13,6 +13,7 @@
 namespace hafif {
 void InitGemm(Napi::Env env, Napi::Object exports);
 void InitDepthwise(Napi::Env env, Napi::Object exports);
+void InitSmallConv(Napi::Env env, Napi::Object exports);
 void InitConv(Napi::Env env, Napi::Object exports);
 void InitPool(Napi::Env env, Napi::Object exports);
 void InitElementwise(Napi::Env env, Napi::Object exports);
@@ -64,6 +65,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("parallelSelfTest", Napi::Function::New(env, ParallelSelfTest, "parallelSelfTest"));
   hafif::InitGemm(env, exports);
   hafif::InitDepthwise(env, exports);
+  hafif::InitSmallConv(env, exports);
   hafif::InitConv(env, exports);
   hafif::InitPool(env, exports);
   hafif::InitElementwise(env, exports);

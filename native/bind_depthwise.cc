@@ -32,17 +32,36 @@ int64_t w_size(Napi::Env env, const char* k, const DepthwiseGeom& g) {
   return checked_numel(env, k, "filter", {g.filterH, g.filterW, g.inC, g.chMul});
 }
 
+// depthwiseConv2d(x, filter, out, geom, bias = null, activation = 'linear', leakyreluAlpha = 0)
 Napi::Value Forward(const Napi::CallbackInfo& info) {
   const char* k = "DepthwiseConv2dNative";
   F32 x = f32_arg(info, 0, k, "x"), w = f32_arg(info, 1, k, "filter"), y = f32_arg(info, 2, k, "out");
   const DepthwiseGeom g = geom_arg(info, 3, k);
+  const bool hasBias = info.Length() > 4 && !info[4].IsNull() && !info[4].IsUndefined();
+  F32 bias{nullptr, 0};
+  if (hasBias) bias = f32_arg(info, 4, k, "bias");
+  const ConvActivation act = activation_arg(info, 5, k);
+  const float alpha = info.Length() > 6 ? static_cast<float>(num_arg(info, 6, k, "leakyreluAlpha")) : 0.f;
   expect_length(info.Env(), k, "x", x.length, x_size(info.Env(), k, g));
   expect_length(info.Env(), k, "filter", w.length, w_size(info.Env(), k, g));
   expect_length(info.Env(), k, "out", y.length, y_size(info.Env(), k, g));
+  if (hasBias) expect_length(info.Env(), k, "bias", bias.length, g.inC * g.chMul);
   if (y.length == 0) return info.Env().Undefined();
   if (x.length == 0 || w.length == 0) throw kernel_error(info.Env(), k, "x or filter is empty but out is not");
-  depthwise_conv2d(g, x.data, w.data, y.data);
+  depthwise_conv2d(g, x.data, w.data, hasBias ? bias.data : nullptr, act, alpha, y.data);
   return info.Env().Undefined();
+}
+
+// depthwiseImpl() -> 'blocked' | 'general'; depthwiseImpl(name) picks the 3×3 kernels' implementation.
+Napi::Value Impl(const Napi::CallbackInfo& info) {
+  if (info.Length() > 0 && !info[0].IsUndefined()) {
+    const std::string s = info[0].IsString() ? std::string(info[0].As<Napi::String>()) : std::string("?");
+    if (s != "blocked" && s != "general") {
+      throw kernel_error(info.Env(), "depthwiseImpl", "expected 'blocked' or 'general', got " + s);
+    }
+    depthwise_set_blocked(s == "blocked");
+  }
+  return Napi::String::New(info.Env(), depthwise_blocked() ? "blocked" : "general");
 }
 
 // depthwiseConv2dBackpropInput(dy, filter, dx, geom)
@@ -75,6 +94,7 @@ Napi::Value BackpropFilter(const Napi::CallbackInfo& info) {
 
 void InitDepthwise(Napi::Env env, Napi::Object exports) {
   exports.Set("depthwiseConv2d", Napi::Function::New(env, Forward, "depthwiseConv2d"));
+  exports.Set("depthwiseImpl", Napi::Function::New(env, Impl, "depthwiseImpl"));
   exports.Set("depthwiseConv2dBackpropInput", Napi::Function::New(env, BackpropInput, "depthwiseConv2dBackpropInput"));
   exports.Set("depthwiseConv2dBackpropFilter",
               Napi::Function::New(env, BackpropFilter, "depthwiseConv2dBackpropFilter"));

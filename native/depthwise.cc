@@ -1,14 +1,36 @@
-// Depthwise 2-D convolution (NHWC) and its two gradients: direct loops, vectorised along the
-// channel axis, parallel over (batch, row). Declared in kernels.h under "conv.cc (depthwise)".
+// Depthwise 2-D convolution (NHWC) and its two gradients. 3×3 filters with channel multiplier 1
+// and channels divisible by 4 (MobileNet blocks) run the register-blocked per-ISA kernels of
+// depthwise.inc; everything else the general direct loops below, vectorised along the channel
+// axis, parallel over (batch, row). Declared in kernels.h under "depthwise.cc".
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <vector>
 
+#include "depthwise_isa.h"
 #include "kernels.h"
 #include "parallel.h"
 
 namespace hafif {
 namespace {
+
+std::atomic<bool> g_blocked{true};
+
+bool blocked_applies(const DepthwiseGeom& g) {
+  return g_blocked.load(std::memory_order_relaxed) && g.chMul == 1 && g.filterH == 3 && g.filterW == 3 &&
+         g.inC % 4 == 0 && g.inC > 0;
+}
+
+void blocked_forward(const DepthwiseGeom& g, const float* x, const float* w, const float* bias, ConvActivation act,
+                     float alpha, float* y) {
+  HAFIF_DISPATCH(depthwise3x3_forward, g, x, w, bias, act, alpha, y);
+}
+void blocked_backprop_input(const DepthwiseGeom& g, const float* dy, const float* w, float* dx) {
+  HAFIF_DISPATCH(depthwise3x3_backprop_input, g, dy, w, dx);
+}
+void blocked_backprop_filter(const DepthwiseGeom& g, const float* x, const float* dy, float* dw) {
+  HAFIF_DISPATCH(depthwise3x3_backprop_filter, g, x, dy, dw);
+}
 
 // out[c * m + q] += x[c] * w[c * m + q] for c < inC, q < m.
 inline void madd(const float* __restrict x, const float* __restrict w, float* __restrict out, int64_t inC,
@@ -35,8 +57,19 @@ inline void tap_range(int64_t in, int64_t out, int64_t stride, int64_t pad, int6
 
 }  // namespace
 
-void depthwise_conv2d(const DepthwiseGeom& g, const float* x, const float* w, float* y) {
-  const int64_t m = g.chMul, outC = g.inC * m;
+void depthwise_set_blocked(bool on) { g_blocked.store(on, std::memory_order_relaxed); }
+bool depthwise_blocked() { return g_blocked.load(std::memory_order_relaxed); }
+
+void depthwise_conv2d(const DepthwiseGeom& g, const float* x, const float* w, const float* bias, ConvActivation act,
+                      float alpha, float* y) {
+  const int64_t m = g.chMul, outC = g.inC * m, pixels = g.batch * g.outH * g.outW;
+  const bool inRegisters = act == ConvActivation::Linear || act == ConvActivation::Relu ||
+                           act == ConvActivation::Relu6 || act == ConvActivation::LeakyRelu;
+  if (blocked_applies(g)) {
+    blocked_forward(g, x, w, bias, act, alpha, y);
+    if (!inRegisters) bias_activation(y, pixels, outC, nullptr, 0, act, alpha);
+    return;
+  }
   parallel_for(g.batch * g.outH, 1, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const int64_t b = r / g.outH, oh = r % g.outH;
@@ -58,9 +91,14 @@ void depthwise_conv2d(const DepthwiseGeom& g, const float* x, const float* w, fl
       }
     }
   });
+  if (bias != nullptr || act != ConvActivation::Linear) bias_activation(y, pixels, outC, bias, outC, act, alpha);
 }
 
 void depthwise_conv2d_backprop_input(const DepthwiseGeom& g, const float* dy, const float* w, float* dx) {
+  if (blocked_applies(g)) {
+    blocked_backprop_input(g, dy, w, dx);
+    return;
+  }
   const int64_t m = g.chMul, outC = g.inC * m;
   parallel_for(g.batch * g.inH, 1, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
@@ -95,6 +133,10 @@ void depthwise_conv2d_backprop_input(const DepthwiseGeom& g, const float* dy, co
 }
 
 void depthwise_conv2d_backprop_filter(const DepthwiseGeom& g, const float* x, const float* dy, float* dw) {
+  if (blocked_applies(g)) {
+    blocked_backprop_filter(g, x, dy, dw);
+    return;
+  }
   const int64_t m = g.chMul, outC = g.inC * m, wSize = g.filterH * g.filterW * outC;
   const int64_t rows = g.batch * g.outH;
   const int64_t parts = std::max<int64_t>(1, std::min<int64_t>(num_threads(), rows));

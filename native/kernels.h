@@ -39,14 +39,20 @@ void conv2d(const ConvGeom& g, const float* x, const float* w, const float* bias
 void conv2d_backprop_input(const ConvGeom& g, const float* dy, const float* w, float* dx);
 // dw = gradient wrt the filter, given x and dy. Overwrites dw.
 void conv2d_backprop_filter(const ConvGeom& g, const float* x, const float* dy, float* dw);
-// ---- conv.cc (depthwise) ----
-// depthwise.cc: NHWC depthwise conv. x [batch, inH, inW, inC], filter [filterH, filterW, inC, chMul],
+// ---- depthwise.cc ----
+// NHWC depthwise conv. x [batch, inH, inW, inC], filter [filterH, filterW, inC, chMul],
 // y [batch, outH, outW, inC * chMul]; input row of output row oh, tap kh: oh*strideH - padTop + kh*dilationH.
 struct DepthwiseGeom {
   int64_t batch, inH, inW, inC, outH, outW, chMul, filterH, filterW, strideH, strideW, dilationH, dilationW, padTop,
       padLeft;
 };
-void depthwise_conv2d(const DepthwiseGeom& g, const float* x, const float* w, float* y);
+// y = act(depthwise(x, w) + bias); bias (length inC * chMul) may be null; alpha is the leaky relu slope.
+void depthwise_conv2d(const DepthwiseGeom& g, const float* x, const float* w, const float* bias, ConvActivation act,
+                      float alpha, float* y);
+// Whether 3×3, multiplier-1 convs use the register-blocked kernels (default) or the general loops
+// (for tests and benchmarks).
+void depthwise_set_blocked(bool on);
+bool depthwise_blocked();
 // dx = gradient of depthwise_conv2d wrt x, given dy. Overwrites dx.
 void depthwise_conv2d_backprop_input(const DepthwiseGeom& g, const float* dy, const float* w, float* dx);
 // dw = gradient wrt the filter, given x and dy. Overwrites dw.
@@ -175,4 +181,15 @@ bool conv_images_applies(const ConvGeom& g);
 void conv2d_images(const ConvGeom& g, const float* x, const float* w, float* y);
 void conv2d_backprop_input_images(const ConvGeom& g, const float* dy, const float* w, float* dx);
 void conv2d_backprop_filter_images(const ConvGeom& g, const float* x, const float* dy, float* dw);
+}  // namespace hafif
+
+namespace hafif {
+// ---- small_conv.cc ----
+// Forward-only conv for inference when the filter is small (at most kSmallConvMaxWeights values:
+// pointwise 1×1 convs, first layers) and outC is divisible by 16: y = act(conv(x, w) + bias),
+// same geometry and contract as conv2d. small_conv_applies says whether g qualifies.
+constexpr int64_t kSmallConvMaxWeights = 32768;
+bool small_conv_applies(const ConvGeom& g);
+void small_conv2d(const ConvGeom& g, const float* x, const float* w, const float* bias, ConvActivation act,
+                  float alpha, float* y);
 }  // namespace hafif

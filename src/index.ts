@@ -5,6 +5,7 @@ import './io/index.js';
 export * as tf from './tf.js';
 export {useBackend, nativeAvailable, NativeBackend} from './backend/index.js';
 export type {BackendName} from './backend/index.js';
+export * from './infer/index.js';
 export * from './distill/index.js';
 export * from './train/index.js';
 export * from './models/index.js';

@@ -49,15 +49,20 @@ export function sgemmTable(rows: SgemmRow[]): string {
 const mb = (b: number | null) => (b == null ? '-' : `${fmt(b / 2 ** 20)} MB`);
 
 /** "teacher train (hafif fit step)": a model, a phase and, for training, whose step. */
-function phaseLabel(model: string, phase: 'train' | 'infer', trainer?: Trainer): string {
-  return phase === 'train' && trainer ? `${model} train (${TRAINER_LABEL[trainer]})` : `${model} ${phase}`;
+function phaseLabel(model: string, phase: 'train' | 'infer', trainer?: Trainer, how?: InferPath): string {
+  if (phase === 'train') return trainer ? `${model} train (${TRAINER_LABEL[trainer]})` : `${model} train`;
+  return how ? `${model} infer (${how})` : `${model} infer`;
 }
 
+/** How an inference row ran: tfjs-layers' own predict, or hafif's fused createPredictor. */
+export type InferPath = 'model.predict' | 'predictor';
+
 export function e2eTable(rows: E2eResult[]): string {
-  return table(['model', 'training step', 'backend', 'train img/s', 'ms/step', 'steps', 'infer img/s (b256)', 'ms/batch',
-    'peak RSS'],
+  return table(['model', 'training step', 'backend', 'train img/s', 'ms/step', 'steps', 'model.predict img/s (b256)',
+    'ms/batch', 'predictor img/s (b256)', 'ms/batch', 'predictor rel. err', 'peak RSS'],
     rows.map((r) => [r.model, TRAINER_LABEL[r.trainer], r.backend, fmt(r.trainImgPerSec), fmt(r.trainMsPerStep),
-      r.trainSteps, fmt(r.inferImgPerSec), fmt(r.inferMsPerBatch), mb(r.peakRssBytes)]),
+      r.trainSteps, fmt(r.inferImgPerSec), fmt(r.inferMsPerBatch), fmt(r.predictorImgPerSec), fmt(r.predictorMsPerBatch),
+      r.predictorError == null ? '-' : r.predictorError.toExponential(1), mb(r.peakRssBytes)]),
     'End to end (batch 32, Adam 1e-3 ε 1e-7, softmax cross-entropy; hafif fit = one fit() call over the steps ' +
       '(HostAdam + host cross-entropy), tf.train.adam = stock tfjs optimizer and loss; peak RSS = VmHWM while training)');
 }
@@ -68,6 +73,8 @@ export interface TorchRatio {
   readonly model: string;
   readonly phase: 'train' | 'infer';
   readonly trainer: Trainer | null;
+  /** For inference rows: model.predict or the fused predictor. */
+  readonly inferPath?: InferPath;
   readonly native: number | null;
   readonly torch: number | null;
   readonly ratio: number | null;
@@ -76,8 +83,9 @@ export interface TorchRatio {
 export function torchRatios(e2e: E2eResult[], t: TorchResult): TorchRatio[] {
   if (!t.available) return [];
   const out: TorchRatio[] = [];
-  const push = (model: string, phase: 'train' | 'infer', trainer: Trainer | null, native: number | null, torch: number) =>
-    out.push({label: phaseLabel(model, phase, trainer ?? undefined), model, phase, trainer, native, torch,
+  const push = (model: string, phase: 'train' | 'infer', trainer: Trainer | null, native: number | null, torch: number,
+    inferPath?: InferPath) =>
+    out.push({label: phaseLabel(model, phase, trainer ?? undefined, inferPath), model, phase, trainer, inferPath, native, torch,
       ratio: native != null ? native / torch : null});
   for (const row of t.rows) {
     const rows = e2e.filter((r) => r.model === row.model && r.backend === 'native');
@@ -86,7 +94,9 @@ export function torchRatios(e2e: E2eResult[], t: TorchResult): TorchRatio[] {
       if (n) push(row.model, 'train', trainer, n.trainImgPerSec, row.train_img_per_s);
     }
     if (rows.length === 0) push(row.model, 'train', null, null, row.train_img_per_s);
-    push(row.model, 'infer', null, rows.find((r) => r.inferImgPerSec != null)?.inferImgPerSec ?? null, row.infer_img_per_s);
+    const inferRow = rows.find((r) => r.inferImgPerSec != null);
+    push(row.model, 'infer', null, inferRow?.inferImgPerSec ?? null, row.infer_img_per_s, 'model.predict');
+    push(row.model, 'infer', null, inferRow?.predictorImgPerSec ?? null, row.infer_img_per_s, 'predictor');
   }
   return out;
 }

@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type {LayersModel} from '@tensorflow/tfjs-layers';
 
+import {createPredictor, type Predictor} from '../../dist/infer/index.js';
 import {createModel} from '../../dist/models/registry.js';
 import {fit, fitStep, kerasAdam} from '../../dist/train/trainer.js';
 
@@ -39,8 +40,15 @@ export interface Session {
   trainStep(): number;
   /** `steps` optimizer steps; for 'hafif' one `fit` call over `steps` batches. Returns the last loss. */
   train(steps: number): Promise<number>;
-  /** One forward pass over INFER_BATCH images; returns the first logit. */
+  /** One forward pass over INFER_BATCH images with `model.predict`; returns the first logit. */
   inferStep(): number;
+  /**
+   * The same pass through hafif's fused predictor (createPredictor), built from the current weights
+   * on the first call after training; returns the first logit.
+   */
+  predictorStep(): number;
+  /** Largest |predictor - model.predict| over the INFER_BATCH logits, relative to the largest |logit|. */
+  predictorError(): number;
   dispose(): void;
 }
 
@@ -93,10 +101,27 @@ export function makeSession(name: ModelName, trainer: Trainer = 'tfjs', seed = 1
       return v;
     };
   }
+  let predictor: Predictor | null = null;
+  const fused = () => (predictor ??= createPredictor(model, {batchSize: INFER_BATCH}));
   return {
     model,
     trainStep,
     train,
+    predictorStep() {
+      return tf.tidy(() => fused().predict(xInfer, INFER_BATCH).dataSync()[0]);
+    },
+    predictorError() {
+      return tf.tidy(() => {
+        const want = (model.predict(xInfer, {batchSize: INFER_BATCH}) as tf.Tensor).dataSync();
+        const got = fused().predict(xInfer, INFER_BATCH).dataSync();
+        let worst = 0, scale = 0;
+        for (let i = 0; i < want.length; i++) {
+          worst = Math.max(worst, Math.abs(got[i] - want[i]));
+          scale = Math.max(scale, Math.abs(want[i]));
+        }
+        return worst / (scale || 1);
+      });
+    },
     inferStep() {
       // predict() splits its input into batches of 32 unless told otherwise.
       return tf.tidy(() => (model.predict(xInfer, {batchSize: INFER_BATCH}) as tf.Tensor).dataSync()[0]);

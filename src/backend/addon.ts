@@ -33,9 +33,22 @@ export interface NativeAddon {
   sgemmBench(impl: 'own' | 'blas', M: number, N: number, K: number, transA: boolean, transB: boolean, reps: number): number;
   // depthwise (NHWC) geom = [batch, inH, inW, inC, outH, outW, channelMultiplier, filterH, filterW,
   // strideH, strideW, dilationH, dilationW, padTop, padLeft]; filter is [filterH, filterW, inC, channelMultiplier].
-  depthwiseConv2d(x: Float32Array, filter: Float32Array, out: Float32Array, geom: number[]): void;
+  /** out = act(depthwise(x, filter) + bias); bias (inC * channelMultiplier values) may be null. */
+  depthwiseConv2d(x: Float32Array, filter: Float32Array, out: Float32Array, geom: number[], bias?: Float32Array | null,
+    activation?: 'linear' | 'relu' | 'relu6' | 'elu' | 'sigmoid' | 'leakyrelu', leakyreluAlpha?: number): void;
+  /**
+   * 'blocked': 3×3 multiplier-1 depthwise convs with channels divisible by 4 run the register-blocked
+   * per-ISA kernels (the default); 'general': every conv runs the general loops (tests, benchmarks).
+   */
+  depthwiseImpl(impl?: 'blocked' | 'general'): 'blocked' | 'general';
   depthwiseConv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, geom: number[]): void;
   depthwiseConv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, geom: number[]): void;
+  /**
+   * Inference conv for small filters (at most 32768 values) with outC divisible by 16 (pointwise
+   * 1×1 convs, first layers): out = act(conv(x, filter) + bias); geom as conv2d's. Forward only.
+   */
+  smallConv2d(x: Float32Array, filter: Float32Array, bias: Float32Array | null, out: Float32Array, geom: number[],
+    activation?: 'linear' | 'relu' | 'relu6' | 'elu' | 'sigmoid' | 'leakyrelu', leakyreluAlpha?: number): void;
   // Kernel families add their functions below, one block each.
   // -- conv --
   /**

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
+import {createPredictor, type Predictor} from '../infer/index.js';
 import {asLogits, checkOutputKind, distillationLosses, dkd, logitStandardizedKd} from '../losses/index.js';
 import type {DistillationLossFn, DistillationLossName, OutputKind, StudentLossFn, StudentLossName} from '../losses/index.js';
 import {HostExamples, labelsToInt32, range} from '../train/examples.js';
@@ -268,10 +269,12 @@ export class Distiller {
       lossFn: c.studentLossFn,
       outputs: this.studentOutputs,
     });
-    const cached = cache ? await this.teacherLogits(examples, evalBatchSize) : null;
+    // The teacher is frozen: one fused predictor (its weights as of now) serves the cache or every step.
+    const fused = isLogitsTeacher(this.teacher) ? null : createPredictor(this.teacher);
+    const cached = cache ? await this.teacherLogits(examples, evalBatchSize, fused) : null;
     const teacher: TeacherSource = cached
       ? (batch: Batch) => gatherRows(cached, numClasses, batch.indices)
-      : (batch: Batch) => this.teacherValues(batch.x);
+      : (batch: Batch) => this.teacherValues(batch.x, fused!);
     // compile() refused feature losses for a logits teacher.
     const features = c.featureLosses.map((f, i) => featureTerm(this.teacher as tfl.LayersModel, this.student, f, (options.seed ?? 0) + i));
     const step = createTrainStep({
@@ -307,7 +310,7 @@ export class Distiller {
 
   /** The student's outputs for `x` (logits or probabilities, as the student gives them). */
   predict(x: tf.Tensor, batchSize = 256): tf.Tensor {
-    return this.student.predict(x, {batchSize}) as tf.Tensor;
+    return createPredictor(this.student).predict(x, batchSize);
   }
 
   /** Frees the optimizer the Distiller created (not one passed to `compile`). */
@@ -316,15 +319,14 @@ export class Distiller {
     this.compiled = null;
   }
 
-  private runTeacher(x: tf.Tensor): tf.Tensor {
-    const teacher = this.teacher;
-    if (isLogitsTeacher(teacher)) throw new Error('Distiller: a logits teacher only runs through the cache');
-    return tf.tidy(() => asLogits(teacher.apply(x, {training: false}) as tf.Tensor, this.teacherOutputs));
+  /** The teacher's logits for `x` (inference mode) through its fused predictor. */
+  private runTeacher(x: tf.Tensor, fused: Predictor): tf.Tensor {
+    return tf.tidy(() => asLogits(fused.predict(x, x.shape[0]), this.teacherOutputs));
   }
 
   /** The teacher's logits for `x` as a host array. */
-  private teacherValues(x: tf.Tensor): Float32Array {
-    const t = this.runTeacher(x);
+  private teacherValues(x: tf.Tensor, fused: Predictor): Float32Array {
+    const t = this.runTeacher(x, fused);
     try {
       return (t.dataSync() as Float32Array).slice(); // a copy: the backend may reuse a disposed tensor's memory
     } finally {
@@ -333,7 +335,7 @@ export class Distiller {
   }
 
   /** Teacher logits of every example, `[count × classes]`, computed in inference batches. */
-  private async teacherLogits(examples: HostExamples, batchSize: number): Promise<Float32Array> {
+  private async teacherLogits(examples: HostExamples, batchSize: number, fused: Predictor | null): Promise<Float32Array> {
     const teacher = this.teacher;
     const c = isLogitsTeacher(teacher) ? teacher.numClasses : outputClasses(teacher, 'teacher');
     const out = new Float32Array(examples.count * c);
@@ -349,7 +351,7 @@ export class Distiller {
           throw new UsageError(`teacher gave ${values.length} logits for ${end - start} examples, expected ${(end - start) * c}`);
         }
       } else {
-        values = tf.tidy(() => this.runTeacher(examples.gather(range(start, end))).dataSync());
+        values = tf.tidy(() => this.runTeacher(examples.gather(range(start, end)), fused!).dataSync());
       }
       out.set(values, start * c);
     }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
+import {createPredictor} from '../infer/index.js';
 import {HostExamples, labelsToInt32, range, type Inputs, type Labels} from './examples.js';
 import {checkPositiveInteger} from './engine.js';
 import {outputClasses} from './trainer.js';
@@ -18,9 +19,10 @@ export function confusionMatrix(model: tfl.LayersModel, x: Inputs, y: Labels, op
   const examples = new HostExamples(x, 'x');
   const labels = labelsToInt32(y, examples.count, classes, 'y');
   const m = Array.from({length: classes}, () => new Array<number>(classes).fill(0));
+  const fused = createPredictor(model, {batchSize});
   for (let start = 0; start < examples.count; start += batchSize) {
     const end = Math.min(start + batchSize, examples.count);
-    const pred = tf.tidy(() => tf.argMax(model.apply(examples.gather(range(start, end)), {training: false}) as tf.Tensor, -1));
+    const pred = tf.tidy(() => tf.argMax(fused.predict(examples.gather(range(start, end)), batchSize), -1));
     const p = pred.dataSync();
     pred.dispose();
     for (let i = 0; i < p.length; i++) m[labels[start + i]][p[i]]++;

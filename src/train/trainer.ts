@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
+import {createPredictor} from '../infer/index.js';
 import {asLogits, checkOutputKind, sparseCategoricalCrossentropy, studentLosses} from '../losses/index.js';
 import type {OutputKind, StudentLossFn, StudentLossName} from '../losses/index.js';
 import {UsageError} from '../util/registry.js';
@@ -176,12 +177,14 @@ export function evaluateExamples(
   let correct = 0;
   const n = examples.count;
   if (n === 0) return {loss: NaN, accuracy: NaN};
+  // The fused predictor (batch norm folded, activations fused) of the weights as they are now.
+  const fused = createPredictor(model, {batchSize});
   for (let start = 0; start < n; start += batchSize) {
     const end = Math.min(start + batchSize, n);
     const [loss, acc] = tf.tidy(() => {
       const xb = examples.gather(range(start, end));
       const yb = tf.tensor1d(labels.subarray(start, end), 'int32');
-      const logits = asLogits(model.apply(xb, {training: false}) as tf.Tensor, outputs);
+      const logits = asLogits(fused.predict(xb, batchSize), outputs);
       return [lossFn(yb, logits).dataSync()[0], batchAccuracy(yb, logits)];
     });
     lossSum += loss * (end - start);
@@ -198,7 +201,8 @@ export interface InferenceSpeed {
 }
 
 /**
- * Times inference (`training: false`) over all of `x` in batches, after one warm-up batch.
+ * Times inference (`training: false`, through the fused predictor of `createPredictor`) over all
+ * of `x` in batches, after one warm-up batch.
  * @example measureInference(student, xTest.slice(0, 2048)).imagesPerSecond
  */
 export function measureInference(
@@ -211,9 +215,10 @@ export function measureInference(
   checkPositiveInteger('repeats', repeats);
   const examples = new HostExamples(x, 'x');
   const n = examples.count;
+  const fused = createPredictor(model, {batchSize});
   // tidy() would walk a returned typed array element by element: read the values outside it.
   const run = (start: number, end: number) => {
-    const out = tf.tidy(() => model.apply(examples.gather(range(start, end)), {training: false}) as tf.Tensor);
+    const out = tf.tidy(() => fused.predict(examples.gather(range(start, end)), batchSize));
     out.dataSync();
     out.dispose();
   };

@@ -9,7 +9,7 @@ import {addon, nativeAvailable} from '../index.js';
 import {depthwiseConv2dNativeConfig} from './DepthwiseConv2dNative.js';
 import {depthwiseConv2dNativeBackpropFilterConfig} from './DepthwiseConv2dNativeBackpropFilter.js';
 import {depthwiseConv2dNativeBackpropInputConfig} from './DepthwiseConv2dNativeBackpropInput.js';
-import {checkLeaks, parity, randoms, size} from './test_util.js';
+import {checkLeaks, expectClose, on, parity, randoms, size} from './test_util.js';
 
 checkLeaks();
 
@@ -76,6 +76,75 @@ describe('native depthwise conv kernels', () => {
     });
   });
 
+  // 3×3 filters with multiplier 1 and channels divisible by 4 take the register-blocked kernels
+  // (blocks of 16, 8 or 4 channels); each case runs on both implementations.
+  const blockedCases: Case[] = [
+    {name: 'blocked 16ch s1 same, batch 1', x: [1, 6, 7, 16], f: [3, 3, 16, 1], strides: 1, pad: 'same'},
+    {name: 'blocked 32ch s2 same, even size', x: [2, 8, 8, 32], f: [3, 3, 32, 1], strides: 2, pad: 'same'},
+    {name: 'blocked 64ch s2 same, odd size', x: [2, 7, 9, 64], f: [3, 3, 64, 1], strides: 2, pad: 'same'},
+    {name: 'blocked 8ch s1 valid', x: [3, 6, 5, 8], f: [3, 3, 8, 1], strides: 1, pad: 'valid'},
+    {name: 'blocked 24ch s2 valid', x: [2, 9, 8, 24], f: [3, 3, 24, 1], strides: 2, pad: 'valid'},
+    {name: 'blocked 12ch s[1,2] explicit pad', x: [2, 7, 8, 12], f: [3, 3, 12, 1], strides: [1, 2],
+      pad: [[0, 0], [2, 0], [1, 2], [0, 0]]},
+    {name: 'blocked 4ch s2 numeric pad 1', x: [2, 5, 5, 4], f: [3, 3, 4, 1], strides: 2, pad: 1},
+    {name: 'blocked 16ch, input smaller than filter', x: [2, 2, 1, 16], f: [3, 3, 16, 1], strides: 1, pad: 'same'},
+    {name: 'blocked 16ch dilation 2 same', x: [2, 9, 8, 16], f: [3, 3, 16, 1], strides: 1, pad: 'same', dilations: 2,
+      forwardOnly: true},
+    {name: 'blocked 8ch dilation [2,3] valid', x: [1, 10, 11, 8], f: [3, 3, 8, 1], strides: 1, pad: 'valid',
+      dilations: [2, 3], forwardOnly: true},
+  ];
+  describe.each(['blocked', 'general'] as const)('%s 3x3 kernels', (impl) => {
+    const withImpl = async (fn: () => Promise<void>) => {
+      const saved = addon!.depthwiseImpl();
+      addon!.depthwiseImpl(impl);
+      try {
+        await fn();
+      } finally {
+        addon!.depthwiseImpl(saved);
+      }
+    };
+    describe.each(blockedCases)('$name: x $x', (c) => {
+      const xv = randoms(size(c.x), 7), fv = randoms(size(c.f), 8);
+      const conv = (x: tf.Tensor4D, f: tf.Tensor4D) =>
+        tf.depthwiseConv2d(x, f, c.strides, c.pad, 'NHWC', c.dilations ?? 1, c.dimRoundingMode);
+
+      it('forward matches cpu', () => withImpl(() => parity(['y'], () => [conv(tf.tensor4d(xv, c.x), tf.tensor4d(fv, c.f))])));
+
+      it.skipIf(c.forwardOnly)('gradients wrt x and filter match cpu', () => withImpl(() =>
+        parity(['y', 'dx', 'dfilter'], () => {
+          const x = tf.tensor4d(xv, c.x), f = tf.tensor4d(fv, c.f);
+          const y = conv(x, f);
+          const dy = tf.tensor(randoms(y.size, 9), y.shape);
+          const [dx, df] = tf.grads((a: tf.Tensor, b: tf.Tensor) => conv(a as tf.Tensor4D, b as tf.Tensor4D))([x, f], dy);
+          return [y, dx, df];
+        })));
+    });
+
+    it.each([
+      ['relu', [2, 6, 6, 16], 1], ['relu6', [2, 7, 7, 32], 2], ['leakyrelu', [1, 5, 6, 8], 1],
+      ['elu', [2, 6, 5, 4], 2], ['sigmoid', [1, 6, 6, 16], 1], ['linear', [2, 5, 5, 12], 2],
+      ['relu6', [2, 6, 6, 3], 1],
+    ] as const)('bias + %s epilogue on x %j, stride %d matches cpu', (act, shape, stride) => withImpl(async () => {
+      const channels = shape[3];
+      const xv = randoms(size(shape), 10).map((v) => v * 4), fv = randoms(9 * channels, 11), bv = randoms(channels, 12);
+      const cpu = await on('cpu', () => {
+        const y = tf.add(tf.depthwiseConv2d(tf.tensor4d(xv, shape), tf.tensor4d(fv, [3, 3, channels, 1]), stride, 'same'),
+          tf.tensor1d(bv));
+        const a = {relu: tf.relu, relu6: tf.relu6, elu: tf.elu, sigmoid: tf.sigmoid, linear: (t: tf.Tensor) => t,
+          leakyrelu: (t: tf.Tensor) => tf.leakyRelu(t, 0.3)}[act];
+        return [a(y)];
+      });
+      const outH = Math.ceil(shape[1] / stride), outW = Math.ceil(shape[2] / stride);
+      const padTop = Math.floor(Math.max((outH - 1) * stride + 3 - shape[1], 0) / 2);
+      const padLeft = Math.floor(Math.max((outW - 1) * stride + 3 - shape[2], 0) / 2);
+      const out = new Float32Array(shape[0] * outH * outW * channels);
+      addon!.depthwiseConv2d(Float32Array.from(xv), fv, out,
+        [shape[0], shape[1], shape[2], channels, outH, outW, 1, 3, 3, stride, stride, 1, 1, padTop, padLeft], bv, act, 0.3);
+      expect([shape[0], outH, outW, channels]).toEqual(cpu[0].shape);
+      expectClose(`${act} y`, out, cpu[0].values);
+    }));
+  });
+
   it('the gradient kernels called directly with dilation keep the cpu kernels\' answers', async () => {
     // tf.grads rejects dilated depthwise convs, but the kernels accept a dilations attribute; the
     // cpu kernels ignore it, and the native backend defers to them for that case.
@@ -106,6 +175,15 @@ describe('native depthwise conv kernels', () => {
         .toThrow('DepthwiseConv2dNativeBackpropInput: dx has 51 elements, expected 50');
       expect(() => addon!.depthwiseConv2dBackpropFilter(f32(50), f32(49), f32(18), geom))
         .toThrow('DepthwiseConv2dNativeBackpropFilter: dy has 49 elements, expected 50');
+    });
+
+    it('checks the bias, the activation and the implementation name', () => {
+      expect(() => addon!.depthwiseConv2d(f32(50), f32(18), f32(50), geom, f32(3)))
+        .toThrow('DepthwiseConv2dNative: bias has 3 elements, expected 2');
+      expect(() => addon!.depthwiseConv2d(f32(50), f32(18), f32(50), geom, null, 'tanh' as 'relu'))
+        .toThrow('DepthwiseConv2dNative: activation must be one of linear, relu, relu6, elu, sigmoid, leakyrelu, got tanh');
+      expect(() => addon!.depthwiseImpl('fast' as 'blocked')).toThrow("depthwiseImpl: expected 'blocked' or 'general', got fast");
+      expect(addon!.depthwiseImpl()).toBe('blocked');
     });
 
     it('rejects a malformed geometry', () => {
