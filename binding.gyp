@@ -13,6 +13,7 @@
         "native/depthwise.cc",
         "native/conv.cc",
         "native/conv_images.cc",
+        "native/winograd.cc",
         "native/pool.cc",
         "native/elementwise.cc",
         "native/isa.cc",

@@ -446,7 +446,9 @@ void conv2d(const ConvGeom& g, const float* x, const float* w, const float* bias
     conv2d_c1(g, x, w, bias, act, alpha, y);
     return;
   }
-  if (conv_images_applies(g)) {
+  if (conv_winograd_applies(g)) {
+    conv2d_winograd(g, x, w, y);
+  } else if (conv_images_applies(g)) {
     conv2d_images(g, x, w, y);
   } else if (is_pointwise(g)) {
     sgemm(false, false, M, N, K, 1.f, x, K, w, N, 0.f, y, N);
@@ -480,6 +482,10 @@ void conv2d_backprop_filter(const ConvGeom& g, const float* x, const float* dy, 
     std::fill(dw, dw + K * N, 0.f);
     return;
   }
+  if (conv_winograd_applies(g)) {
+    conv2d_backprop_filter_winograd(g, x, dy, dw);
+    return;
+  }
   if (conv_images_applies(g)) {
     conv2d_backprop_filter_images(g, x, dy, dw);
     return;
@@ -501,6 +507,10 @@ void conv2d_backprop_input(const ConvGeom& g, const float* dy, const float* w, f
   const int64_t M = g.batch * rows_per_image(g), K = col_k(g), N = g.outC;
   if (M > 0 && N > 0 && is_single_channel(g)) {
     conv2d_backprop_input_c1(g, dy, w, dx);
+    return;
+  }
+  if (M > 0 && K > 0 && N > 0 && conv_winograd_applies(g)) {
+    conv2d_backprop_input_winograd(g, dy, w, dx);
     return;
   }
   if (M > 0 && K > 0 && N > 0 && conv_images_applies(g)) {

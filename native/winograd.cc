@@ -1,0 +1,351 @@
+// Winograd F(2x2, 3x3) convolutions for 3x3, stride-1, undilated Conv2D (hafif's teachers: 16–128
+// channels on 32x32 down to 7x7). Each 2x2 block of outputs ("tile") reads a 4x4 block of the
+// input; in the transformed domain the convolution is 16 independent products (one per point xi of
+// the 4x4 block) of [tiles, inC] x [inC, outC], 16 multiplies per tile and channel pair instead of
+// im2col's 36: 2.25x fewer flops for the GEMM, plus transforms linear in the activations.
+//
+//   forward          Y = A^T [ (G g G^T) . (B^T d B) ] A          (Lavin & Gray, 2015)
+//   backprop input   the forward on dy with the filter rotated 180 degrees and inC/outC swapped,
+//                    padding 2 - pad (a stride-1 conv's input gradient is a "full" conv)
+//   backprop filter  the adjoint of the forward: dg = G^T [ sum over tiles (B^T d B) . (A dY A^T) ] G
+//
+// Threads take groups of whole images; a group's transformed input V[tile][xi][inC] and products
+// M[tile][xi][outC] stay in L2, and the 16 products run on the serial own GEMM.
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "kernels.h"
+#include "parallel.h"
+
+namespace hafif {
+namespace {
+
+typedef float v8 __attribute__((vector_size(32)));
+inline v8 load8(const float* p) {
+  v8 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void store8(float* p, v8 v) { std::memcpy(p, &v, sizeof v); }
+
+// One image's convolution as Winograd sees it: x [inH, inW, C] -> y [outH, outW, N], output (oh, ow)
+// reading input rows oh - padTop + 0..2 and columns ow - padLeft + 0..2.
+struct Plane {
+  int64_t inH, inW, C, outH, outW, N, padTop, padLeft;
+  int64_t tilesH() const { return (outH + 1) / 2; }
+  int64_t tilesW() const { return (outW + 1) / 2; }
+  int64_t tiles() const { return tilesH() * tilesW(); }
+};
+
+// Budget (floats) for one group's V and M: 1 MB, half the L2 of the machines measured.
+constexpr int64_t kGroupBudget = int64_t{1} << 18;
+// Tiles per GEMM wanted at least (fewer make the GEMM's packing and tile stores dominate).
+constexpr int64_t kMinGroupTiles = 96;
+
+int64_t images_per_group(const Plane& p, int64_t batch) {
+  const int64_t per = p.tiles() * 16 * (p.C + p.N);
+  int64_t n = std::max<int64_t>(1, (kMinGroupTiles + p.tiles() - 1) / p.tiles());
+  n = std::min(n, std::max<int64_t>(1, kGroupBudget / std::max<int64_t>(per, 1)));
+  // Keep at least two groups per thread when the batch allows it, for balance.
+  n = std::min(n, std::max<int64_t>(1, batch / (2 * num_threads())));
+  return std::min(n, batch);
+}
+
+std::vector<float>& scratch_v() {
+  thread_local std::vector<float> buf;
+  return buf;
+}
+std::vector<float>& scratch_m() {
+  thread_local std::vector<float> buf;
+  return buf;
+}
+float* sized(std::vector<float>& b, size_t n) {
+  if (b.size() < n) b.resize(n);
+  return b.data();
+}
+
+// V = B^T d B for a 4x4 block d (row-major), over floats or vectors of channels.
+template <class T>
+inline void bt_d_b(const T* d, T* v) {
+  T t[16];
+  for (int j = 0; j < 4; ++j) {
+    t[j] = d[j] - d[8 + j];
+    t[4 + j] = d[4 + j] + d[8 + j];
+    t[8 + j] = d[8 + j] - d[4 + j];
+    t[12 + j] = d[4 + j] - d[12 + j];
+  }
+  for (int i = 0; i < 4; ++i) {
+    const T* r = t + 4 * i;
+    v[4 * i] = r[0] - r[2];
+    v[4 * i + 1] = r[1] + r[2];
+    v[4 * i + 2] = r[2] - r[1];
+    v[4 * i + 3] = r[1] - r[3];
+  }
+}
+
+// Y (2x2) = A^T m A for a 4x4 block m.
+template <class T>
+inline void at_m_a(const T* m, T* y) {
+  T r[8];
+  for (int j = 0; j < 4; ++j) {
+    r[j] = m[j] + m[4 + j] + m[8 + j];
+    r[4 + j] = m[4 + j] - m[8 + j] - m[12 + j];
+  }
+  for (int i = 0; i < 2; ++i) {
+    y[2 * i] = r[4 * i] + r[4 * i + 1] + r[4 * i + 2];
+    y[2 * i + 1] = r[4 * i + 1] - r[4 * i + 2] - r[4 * i + 3];
+  }
+}
+
+// m (4x4) = A y A^T for a 2x2 block y (the adjoint of at_m_a).
+template <class T>
+inline void a_y_at(const T* y, T* m) {
+  T s[8];
+  for (int j = 0; j < 2; ++j) {
+    s[j] = y[j];
+    s[2 + j] = y[j] + y[2 + j];
+    s[4 + j] = y[j] - y[2 + j];
+    s[6 + j] = -y[2 + j];
+  }
+  for (int i = 0; i < 4; ++i) {
+    const T a = s[2 * i], b = s[2 * i + 1];
+    m[4 * i] = a;
+    m[4 * i + 1] = a + b;
+    m[4 * i + 2] = a - b;
+    m[4 * i + 3] = -b;
+  }
+}
+
+// V[t][xi][0, C) for the tiles of one image. Positions outside the image read `zeros`.
+void input_transform(const Plane& p, const float* x, const float* zeros, float* V) {
+  const int64_t C = p.C, tw_n = p.tilesW();
+  for (int64_t th = 0; th < p.tilesH(); ++th) {
+    for (int64_t tw = 0; tw < tw_n; ++tw) {
+      const float* d[16];
+      for (int i = 0; i < 4; ++i) {
+        const int64_t ih = 2 * th - p.padTop + i;
+        for (int j = 0; j < 4; ++j) {
+          const int64_t iw = 2 * tw - p.padLeft + j;
+          d[4 * i + j] = ih >= 0 && ih < p.inH && iw >= 0 && iw < p.inW ? x + (ih * p.inW + iw) * C : zeros;
+        }
+      }
+      float* __restrict v = V + (th * tw_n + tw) * 16 * C;
+      int64_t c = 0;
+      for (; c + 8 <= C; c += 8) {
+        v8 a[16], b[16];
+        for (int k = 0; k < 16; ++k) a[k] = load8(d[k] + c);
+        bt_d_b(a, b);
+        for (int k = 0; k < 16; ++k) store8(v + k * C + c, b[k]);
+      }
+      for (; c < C; ++c) {
+        float a[16], b[16];
+        for (int k = 0; k < 16; ++k) a[k] = d[k][c];
+        bt_d_b(a, b);
+        for (int k = 0; k < 16; ++k) v[k * C + c] = b[k];
+      }
+    }
+  }
+}
+
+// y[outH, outW, N] from the products M[t][xi][0, N) of one image.
+void output_transform(const Plane& p, const float* M, float* y) {
+  const int64_t N = p.N, tw_n = p.tilesW();
+  for (int64_t th = 0; th < p.tilesH(); ++th) {
+    for (int64_t tw = 0; tw < tw_n; ++tw) {
+      const float* __restrict m = M + (th * tw_n + tw) * 16 * N;
+      const int64_t oh = 2 * th, ow = 2 * tw;
+      const bool full = oh + 1 < p.outH && ow + 1 < p.outW;
+      float* out[4];
+      for (int i = 0; i < 2; ++i)
+        for (int j = 0; j < 2; ++j) out[2 * i + j] = y + ((oh + i) * p.outW + ow + j) * N;
+      int64_t n = 0;
+      if (full) {
+        for (; n + 8 <= N; n += 8) {
+          v8 a[16], r[4];
+          for (int k = 0; k < 16; ++k) a[k] = load8(m + k * N + n);
+          at_m_a(a, r);
+          for (int k = 0; k < 4; ++k) store8(out[k] + n, r[k]);
+        }
+      }
+      const bool in[4] = {true, ow + 1 < p.outW, oh + 1 < p.outH, oh + 1 < p.outH && ow + 1 < p.outW};
+      for (; n < N; ++n) {
+        float a[16], r[4];
+        for (int k = 0; k < 16; ++k) a[k] = m[k * N + n];
+        at_m_a(a, r);
+        for (int k = 0; k < 4; ++k)
+          if (in[k]) out[k][n] = r[k];
+      }
+    }
+  }
+}
+
+// dM[t][xi][0, N) = A dy A^T for the output tiles of one image (zero outside the output).
+void output_grad_transform(const Plane& p, const float* dy, const float* zeros, float* dM) {
+  const int64_t N = p.N, tw_n = p.tilesW();
+  for (int64_t th = 0; th < p.tilesH(); ++th) {
+    for (int64_t tw = 0; tw < tw_n; ++tw) {
+      const float* d[4];
+      for (int i = 0; i < 2; ++i)
+        for (int j = 0; j < 2; ++j) {
+          const int64_t oh = 2 * th + i, ow = 2 * tw + j;
+          d[2 * i + j] = oh < p.outH && ow < p.outW ? dy + (oh * p.outW + ow) * N : zeros;
+        }
+      float* __restrict m = dM + (th * tw_n + tw) * 16 * N;
+      int64_t n = 0;
+      for (; n + 8 <= N; n += 8) {
+        v8 a[4], b[16];
+        for (int k = 0; k < 4; ++k) a[k] = load8(d[k] + n);
+        a_y_at(a, b);
+        for (int k = 0; k < 16; ++k) store8(m + k * N + n, b[k]);
+      }
+      for (; n < N; ++n) {
+        float a[4], b[16];
+        for (int k = 0; k < 4; ++k) a[k] = d[k][n];
+        a_y_at(a, b);
+        for (int k = 0; k < 16; ++k) m[k * N + n] = b[k];
+      }
+    }
+  }
+}
+
+// U[xi][c][n] = (G g G^T)[xi] for g[kh][kw] = w(kh, kw, c, n), w given as an accessor.
+template <class W>
+void filter_transform(int64_t C, int64_t N, W w, float* U) {
+  for (int64_t c = 0; c < C; ++c) {
+    for (int64_t n = 0; n < N; ++n) {
+      float g[9], t[12];
+      for (int k = 0; k < 9; ++k) g[k] = w(k / 3, k % 3, c, n);
+      for (int j = 0; j < 3; ++j) {
+        t[j] = g[j];
+        t[3 + j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
+        t[6 + j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
+        t[9 + j] = g[6 + j];
+      }
+      for (int i = 0; i < 4; ++i) {
+        const float* r = t + 3 * i;
+        float* u = U + (4 * i) * C * N + c * N + n;
+        u[0] = r[0];
+        u[C * N] = 0.5f * (r[0] + r[1] + r[2]);
+        u[2 * C * N] = 0.5f * (r[0] - r[1] + r[2]);
+        u[3 * C * N] = r[2];
+      }
+    }
+  }
+}
+
+// dw[kh][kw][c][n] = (G^T dU G) for dU[xi][c][n] (the adjoint of filter_transform).
+void filter_grad_transform(int64_t C, int64_t N, const float* dU, float* dw) {
+  const int64_t CN = C * N;
+  for (int64_t i = 0; i < CN; ++i) {
+    float u[16], s[12];
+    for (int k = 0; k < 16; ++k) u[k] = dU[k * CN + i];
+    for (int j = 0; j < 4; ++j) {
+      s[j] = u[j] + 0.5f * (u[4 + j] + u[8 + j]);
+      s[4 + j] = 0.5f * (u[4 + j] - u[8 + j]);
+      s[8 + j] = 0.5f * (u[4 + j] + u[8 + j]) + u[12 + j];
+    }
+    for (int r = 0; r < 3; ++r) {
+      const float* q = s + 4 * r;
+      dw[(3 * r) * CN + i] = q[0] + 0.5f * (q[1] + q[2]);
+      dw[(3 * r + 1) * CN + i] = 0.5f * (q[1] - q[2]);
+      dw[(3 * r + 2) * CN + i] = 0.5f * (q[1] + q[2]) + q[3];
+    }
+  }
+}
+
+// y = conv(x, U) for `batch` images of plane p (y overwritten), U from filter_transform.
+void run_forward(const Plane& p, int64_t batch, const float* x, const float* U, float* y) {
+  const int64_t T = p.tiles(), C = p.C, N = p.N, inImage = p.inH * p.inW * C, outImage = p.outH * p.outW * N;
+  const int64_t per = images_per_group(p, batch), groups = (batch + per - 1) / per;
+  const std::vector<float> zeros(static_cast<size_t>(C), 0.f);
+  parallel_for(groups, 1, [&](int64_t q0, int64_t q1) {
+    float* V = sized(scratch_v(), per * T * 16 * C);
+    float* M = sized(scratch_m(), per * T * 16 * N);
+    for (int64_t q = q0; q < q1; ++q) {
+      const int64_t b0 = q * per, b1 = std::min(batch, b0 + per), rows = (b1 - b0) * T;
+      for (int64_t b = b0; b < b1; ++b) input_transform(p, x + b * inImage, zeros.data(), V + (b - b0) * T * 16 * C);
+      for (int xi = 0; xi < 16; ++xi)
+        sgemm_own_serial(false, false, rows, N, C, 1.f, V + xi * C, 16 * C, U + xi * C * N, N, 0.f, M + xi * N,
+                         16 * N);
+      for (int64_t b = b0; b < b1; ++b) output_transform(p, M + (b - b0) * T * 16 * N, y + b * outImage);
+    }
+  });
+}
+
+bool enabled_from_env() {
+  const char* e = std::getenv("HAFIF_CONV_WINOGRAD");
+  return e == nullptr || std::strcmp(e, "0") != 0;
+}
+bool g_enabled = enabled_from_env();
+
+}  // namespace
+
+void conv_winograd_enable(bool on) { g_enabled = on; }
+bool conv_winograd_enabled() { return g_enabled; }
+
+bool conv_winograd_applies(const ConvGeom& g) {
+  // Products of at least 8 channels each way (below that the transforms cost more than they save),
+  // padding the 4x4 input blocks can hold, and an output of at least one full tile.
+  return g_enabled && gemm_impl() == GemmImpl::Own && g.filterH == 3 && g.filterW == 3 && g.strideH == 1 &&
+         g.strideW == 1 && g.dilationH == 1 && g.dilationW == 1 && g.inC >= 8 && g.outC >= 8 && g.padTop >= 0 &&
+         g.padTop <= 2 && g.padLeft >= 0 && g.padLeft <= 2 && g.outH >= 2 && g.outW >= 2 && g.batch >= 1;
+}
+
+void conv2d_winograd(const ConvGeom& g, const float* x, const float* w, float* y) {
+  const int64_t C = g.inC, N = g.outC;
+  std::vector<float> U(static_cast<size_t>(16 * C * N));
+  filter_transform(C, N, [&](int kh, int kw, int64_t c, int64_t n) { return w[((kh * 3 + kw) * C + c) * N + n]; },
+                   U.data());
+  const Plane p{g.inH, g.inW, C, g.outH, g.outW, N, g.padTop, g.padLeft};
+  run_forward(p, g.batch, x, U.data(), y);
+}
+
+void conv2d_backprop_input_winograd(const ConvGeom& g, const float* dy, const float* w, float* dx) {
+  // dx = conv(dy, w rotated 180 degrees with inC and outC swapped), padding 2 - pad.
+  const int64_t C = g.outC, N = g.inC;
+  std::vector<float> U(static_cast<size_t>(16 * C * N));
+  filter_transform(C, N,
+                   [&](int kh, int kw, int64_t c, int64_t n) { return w[(((2 - kh) * 3 + (2 - kw)) * N + n) * C + c]; },
+                   U.data());
+  const Plane p{g.outH, g.outW, C, g.inH, g.inW, N, 2 - g.padTop, 2 - g.padLeft};
+  run_forward(p, g.batch, dy, U.data(), dx);
+}
+
+void conv2d_backprop_filter_winograd(const ConvGeom& g, const float* x, const float* dy, float* dw) {
+  const Plane p{g.inH, g.inW, g.inC, g.outH, g.outW, g.outC, g.padTop, g.padLeft};
+  const int64_t T = p.tiles(), C = p.C, N = p.N, CN = C * N;
+  const int64_t inImage = p.inH * p.inW * C, outImage = p.outH * p.outW * N;
+  const int64_t per = images_per_group(p, g.batch), groups = (g.batch + per - 1) / per;
+  // One partial dU per fixed block of groups (not per thread), so the sum's order is fixed.
+  const int64_t parts = std::min<int64_t>(groups, 2 * num_threads());
+  std::vector<float> dU(static_cast<size_t>(parts * 16 * CN));
+  const std::vector<float> zeros(static_cast<size_t>(std::max(C, N)), 0.f);
+  parallel_for(parts, 1, [&](int64_t r0, int64_t r1) {
+    float* V = sized(scratch_v(), per * T * 16 * C);
+    float* M = sized(scratch_m(), per * T * 16 * N);
+    for (int64_t r = r0; r < r1; ++r) {
+      float* acc = dU.data() + r * 16 * CN;
+      const int64_t q0 = groups * r / parts, q1 = groups * (r + 1) / parts;
+      for (int64_t q = q0; q < q1; ++q) {
+        const int64_t b0 = q * per, b1 = std::min(g.batch, b0 + per), rows = (b1 - b0) * T;
+        for (int64_t b = b0; b < b1; ++b) {
+          input_transform(p, x + b * inImage, zeros.data(), V + (b - b0) * T * 16 * C);
+          output_grad_transform(p, dy + b * outImage, zeros.data(), M + (b - b0) * T * 16 * N);
+        }
+        for (int xi = 0; xi < 16; ++xi)
+          sgemm_own_serial(true, false, C, N, rows, 1.f, V + xi * C, 16 * C, M + xi * N, 16 * N, q == q0 ? 0.f : 1.f,
+                           acc + xi * CN, N);
+      }
+    }
+  });
+  for (int64_t r = 1; r < parts; ++r) {
+    const float* __restrict src = dU.data() + r * 16 * CN;
+    float* __restrict d = dU.data();
+    for (int64_t i = 0; i < 16 * CN; ++i) d[i] += src[i];
+  }
+  filter_grad_transform(C, N, dU.data(), dw);
+}
+
+}  // namespace hafif
