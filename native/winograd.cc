@@ -16,28 +16,45 @@
 #include <cstring>
 #include <vector>
 
+#include "isa.h"
 #include "kernels.h"
 #include "parallel.h"
+#include "winograd.h"
+
+HAFIF_DECLARE_WINOGRAD_KERNELS(baseline)
+#if HAFIF_MULTI_ISA
+HAFIF_DECLARE_WINOGRAD_KERNELS(avx2)
+HAFIF_DECLARE_WINOGRAD_KERNELS(avx512)
+#endif
 
 namespace hafif {
 namespace {
 
-typedef float v8 __attribute__((vector_size(32)));
-inline v8 load8(const float* p) {
-  v8 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-inline void store8(float* p, v8 v) { std::memcpy(p, &v, sizeof v); }
+using Plane = WinogradPlane;
 
-// One image's convolution as Winograd sees it: x [inH, inW, C] -> y [outH, outW, N], output (oh, ow)
-// reading input rows oh - padTop + 0..2 and columns ow - padLeft + 0..2.
-struct Plane {
-  int64_t inH, inW, C, outH, outW, N, padTop, padLeft;
-  int64_t tilesH() const { return (outH + 1) / 2; }
-  int64_t tilesW() const { return (outW + 1) / 2; }
-  int64_t tiles() const { return tilesH() * tilesW(); }
-};
+// The transforms of the ISA isa.cc picked (winograd.inc).
+void input_transform(const Plane& p, const float* x, const float* zeros, float* V) {
+  HAFIF_DISPATCH(winograd_input_transform, p, x, zeros, V);
+}
+void output_transform(const Plane& p, const float* M, int64_t ldm, float* y) {
+  HAFIF_DISPATCH(winograd_output_transform, p, M, ldm, y);
+}
+void output_grad_transform(const Plane& p, const float* dy, const float* zeros, int64_t ldm, float* dM) {
+  HAFIF_DISPATCH(winograd_output_grad_transform, p, dy, zeros, ldm, dM);
+}
+int64_t panel_width() { HAFIF_DISPATCH(winograd_panel_width); }
+int64_t row_padding() { HAFIF_DISPATCH(winograd_row_padding); }
+void forward_products(int64_t rows, int64_t C, int64_t Np, const float* V, const float* Up, float* M) {
+  HAFIF_DISPATCH(winograd_forward_products, rows, C, Np, V, Up, M);
+}
+void filter_products(int64_t rows, int64_t C, int64_t Np, const float* V, const float* dM, float* dU) {
+  HAFIF_DISPATCH(winograd_filter_products, rows, C, Np, V, dM, dU);
+}
+// N rounded up to whole panels.
+int64_t padded(int64_t N) {
+  const int64_t nr = panel_width();
+  return (N + nr - 1) / nr * nr;
+}
 
 // Budget (floats) for one group's V and M: 1 MB, half the L2 of the machines measured.
 constexpr int64_t kGroupBudget = int64_t{1} << 18;
@@ -66,153 +83,11 @@ float* sized(std::vector<float>& b, size_t n) {
   return b.data();
 }
 
-// V = B^T d B for a 4x4 block d (row-major), over floats or vectors of channels.
-template <class T>
-inline void bt_d_b(const T* d, T* v) {
-  T t[16];
-  for (int j = 0; j < 4; ++j) {
-    t[j] = d[j] - d[8 + j];
-    t[4 + j] = d[4 + j] + d[8 + j];
-    t[8 + j] = d[8 + j] - d[4 + j];
-    t[12 + j] = d[4 + j] - d[12 + j];
-  }
-  for (int i = 0; i < 4; ++i) {
-    const T* r = t + 4 * i;
-    v[4 * i] = r[0] - r[2];
-    v[4 * i + 1] = r[1] + r[2];
-    v[4 * i + 2] = r[2] - r[1];
-    v[4 * i + 3] = r[1] - r[3];
-  }
-}
-
-// Y (2x2) = A^T m A for a 4x4 block m.
-template <class T>
-inline void at_m_a(const T* m, T* y) {
-  T r[8];
-  for (int j = 0; j < 4; ++j) {
-    r[j] = m[j] + m[4 + j] + m[8 + j];
-    r[4 + j] = m[4 + j] - m[8 + j] - m[12 + j];
-  }
-  for (int i = 0; i < 2; ++i) {
-    y[2 * i] = r[4 * i] + r[4 * i + 1] + r[4 * i + 2];
-    y[2 * i + 1] = r[4 * i + 1] - r[4 * i + 2] - r[4 * i + 3];
-  }
-}
-
-// m (4x4) = A y A^T for a 2x2 block y (the adjoint of at_m_a).
-template <class T>
-inline void a_y_at(const T* y, T* m) {
-  T s[8];
-  for (int j = 0; j < 2; ++j) {
-    s[j] = y[j];
-    s[2 + j] = y[j] + y[2 + j];
-    s[4 + j] = y[j] - y[2 + j];
-    s[6 + j] = -y[2 + j];
-  }
-  for (int i = 0; i < 4; ++i) {
-    const T a = s[2 * i], b = s[2 * i + 1];
-    m[4 * i] = a;
-    m[4 * i + 1] = a + b;
-    m[4 * i + 2] = a - b;
-    m[4 * i + 3] = -b;
-  }
-}
-
-// V[t][xi][0, C) for the tiles of one image. Positions outside the image read `zeros`.
-void input_transform(const Plane& p, const float* x, const float* zeros, float* V) {
-  const int64_t C = p.C, tw_n = p.tilesW();
-  for (int64_t th = 0; th < p.tilesH(); ++th) {
-    for (int64_t tw = 0; tw < tw_n; ++tw) {
-      const float* d[16];
-      for (int i = 0; i < 4; ++i) {
-        const int64_t ih = 2 * th - p.padTop + i;
-        for (int j = 0; j < 4; ++j) {
-          const int64_t iw = 2 * tw - p.padLeft + j;
-          d[4 * i + j] = ih >= 0 && ih < p.inH && iw >= 0 && iw < p.inW ? x + (ih * p.inW + iw) * C : zeros;
-        }
-      }
-      float* __restrict v = V + (th * tw_n + tw) * 16 * C;
-      int64_t c = 0;
-      for (; c + 8 <= C; c += 8) {
-        v8 a[16], b[16];
-        for (int k = 0; k < 16; ++k) a[k] = load8(d[k] + c);
-        bt_d_b(a, b);
-        for (int k = 0; k < 16; ++k) store8(v + k * C + c, b[k]);
-      }
-      for (; c < C; ++c) {
-        float a[16], b[16];
-        for (int k = 0; k < 16; ++k) a[k] = d[k][c];
-        bt_d_b(a, b);
-        for (int k = 0; k < 16; ++k) v[k * C + c] = b[k];
-      }
-    }
-  }
-}
-
-// y[outH, outW, N] from the products M[t][xi][0, N) of one image.
-void output_transform(const Plane& p, const float* M, float* y) {
-  const int64_t N = p.N, tw_n = p.tilesW();
-  for (int64_t th = 0; th < p.tilesH(); ++th) {
-    for (int64_t tw = 0; tw < tw_n; ++tw) {
-      const float* __restrict m = M + (th * tw_n + tw) * 16 * N;
-      const int64_t oh = 2 * th, ow = 2 * tw;
-      const bool full = oh + 1 < p.outH && ow + 1 < p.outW;
-      float* out[4];
-      for (int i = 0; i < 2; ++i)
-        for (int j = 0; j < 2; ++j) out[2 * i + j] = y + ((oh + i) * p.outW + ow + j) * N;
-      int64_t n = 0;
-      if (full) {
-        for (; n + 8 <= N; n += 8) {
-          v8 a[16], r[4];
-          for (int k = 0; k < 16; ++k) a[k] = load8(m + k * N + n);
-          at_m_a(a, r);
-          for (int k = 0; k < 4; ++k) store8(out[k] + n, r[k]);
-        }
-      }
-      const bool in[4] = {true, ow + 1 < p.outW, oh + 1 < p.outH, oh + 1 < p.outH && ow + 1 < p.outW};
-      for (; n < N; ++n) {
-        float a[16], r[4];
-        for (int k = 0; k < 16; ++k) a[k] = m[k * N + n];
-        at_m_a(a, r);
-        for (int k = 0; k < 4; ++k)
-          if (in[k]) out[k][n] = r[k];
-      }
-    }
-  }
-}
-
-// dM[t][xi][0, N) = A dy A^T for the output tiles of one image (zero outside the output).
-void output_grad_transform(const Plane& p, const float* dy, const float* zeros, float* dM) {
-  const int64_t N = p.N, tw_n = p.tilesW();
-  for (int64_t th = 0; th < p.tilesH(); ++th) {
-    for (int64_t tw = 0; tw < tw_n; ++tw) {
-      const float* d[4];
-      for (int i = 0; i < 2; ++i)
-        for (int j = 0; j < 2; ++j) {
-          const int64_t oh = 2 * th + i, ow = 2 * tw + j;
-          d[2 * i + j] = oh < p.outH && ow < p.outW ? dy + (oh * p.outW + ow) * N : zeros;
-        }
-      float* __restrict m = dM + (th * tw_n + tw) * 16 * N;
-      int64_t n = 0;
-      for (; n + 8 <= N; n += 8) {
-        v8 a[4], b[16];
-        for (int k = 0; k < 4; ++k) a[k] = load8(d[k] + n);
-        a_y_at(a, b);
-        for (int k = 0; k < 16; ++k) store8(m + k * N + n, b[k]);
-      }
-      for (; n < N; ++n) {
-        float a[4], b[16];
-        for (int k = 0; k < 4; ++k) a[k] = d[k][n];
-        a_y_at(a, b);
-        for (int k = 0; k < 16; ++k) m[k * N + n] = b[k];
-      }
-    }
-  }
-}
-
-// U[xi][c][n] = (G g G^T)[xi] for g[kh][kw] = w(kh, kw, c, n), w given as an accessor.
+// Up = the panels of U[xi][c][n] = (G g G^T)[xi] for g[kh][kw] = w(kh, kw, c, n) (w an accessor):
+// Up[xi][n / NR][c][n % NR], zero for n >= N (Up holds 16 * C * padded(N) floats, zeroed).
 template <class W>
-void filter_transform(int64_t C, int64_t N, W w, float* U) {
+void filter_transform(int64_t C, int64_t N, W w, float* Up) {
+  const int64_t nr = panel_width(), panels = padded(N) / nr;
   for (int64_t c = 0; c < C; ++c) {
     for (int64_t n = 0; n < N; ++n) {
       float g[9], t[12];
@@ -225,22 +100,19 @@ void filter_transform(int64_t C, int64_t N, W w, float* U) {
       }
       for (int i = 0; i < 4; ++i) {
         const float* r = t + 3 * i;
-        float* u = U + (4 * i) * C * N + c * N + n;
-        u[0] = r[0];
-        u[C * N] = 0.5f * (r[0] + r[1] + r[2]);
-        u[2 * C * N] = 0.5f * (r[0] - r[1] + r[2]);
-        u[3 * C * N] = r[2];
+        const float u[4] = {r[0], 0.5f * (r[0] + r[1] + r[2]), 0.5f * (r[0] - r[1] + r[2]), r[2]};
+        for (int j = 0; j < 4; ++j) Up[(((4 * i + j) * panels + n / nr) * C + c) * nr + n % nr] = u[j];
       }
     }
   }
 }
 
-// dw[kh][kw][c][n] = (G^T dU G) for dU[xi][c][n] (the adjoint of filter_transform).
-void filter_grad_transform(int64_t C, int64_t N, const float* dU, float* dw) {
+// dw[kh][kw][c][n] = (G^T dU G) for dU[xi][c][0, Np) (the adjoint of filter_transform).
+void filter_grad_transform(int64_t C, int64_t N, int64_t Np, const float* dU, float* dw) {
   const int64_t CN = C * N;
   for (int64_t i = 0; i < CN; ++i) {
     float u[16], s[12];
-    for (int k = 0; k < 16; ++k) u[k] = dU[k * CN + i];
+    for (int k = 0; k < 16; ++k) u[k] = dU[(k * C + i / N) * Np + i % N];
     for (int j = 0; j < 4; ++j) {
       s[j] = u[j] + 0.5f * (u[4 + j] + u[8 + j]);
       s[4 + j] = 0.5f * (u[4 + j] - u[8 + j]);
@@ -258,18 +130,16 @@ void filter_grad_transform(int64_t C, int64_t N, const float* dU, float* dw) {
 // y = conv(x, U) for `batch` images of plane p (y overwritten), U from filter_transform.
 void run_forward(const Plane& p, int64_t batch, const float* x, const float* U, float* y) {
   const int64_t T = p.tiles(), C = p.C, N = p.N, inImage = p.inH * p.inW * C, outImage = p.outH * p.outW * N;
-  const int64_t per = images_per_group(p, batch), groups = (batch + per - 1) / per;
+  const int64_t per = images_per_group(p, batch), groups = (batch + per - 1) / per, Np = padded(N);
   const std::vector<float> zeros(static_cast<size_t>(C), 0.f);
   parallel_for(groups, 1, [&](int64_t q0, int64_t q1) {
-    float* V = sized(scratch_v(), per * T * 16 * C);
-    float* M = sized(scratch_m(), per * T * 16 * N);
+    float* V = sized(scratch_v(), (per * T + row_padding()) * 16 * C);
+    float* M = sized(scratch_m(), per * T * 16 * Np);
     for (int64_t q = q0; q < q1; ++q) {
       const int64_t b0 = q * per, b1 = std::min(batch, b0 + per), rows = (b1 - b0) * T;
       for (int64_t b = b0; b < b1; ++b) input_transform(p, x + b * inImage, zeros.data(), V + (b - b0) * T * 16 * C);
-      for (int xi = 0; xi < 16; ++xi)
-        sgemm_own_serial(false, false, rows, N, C, 1.f, V + xi * C, 16 * C, U + xi * C * N, N, 0.f, M + xi * N,
-                         16 * N);
-      for (int64_t b = b0; b < b1; ++b) output_transform(p, M + (b - b0) * T * 16 * N, y + b * outImage);
+      forward_products(rows, C, Np, V, U, M);
+      for (int64_t b = b0; b < b1; ++b) output_transform(p, M + (b - b0) * T * 16 * Np, Np, y + b * outImage);
     }
   });
 }
@@ -295,7 +165,7 @@ bool conv_winograd_applies(const ConvGeom& g) {
 
 void conv2d_winograd(const ConvGeom& g, const float* x, const float* w, float* y) {
   const int64_t C = g.inC, N = g.outC;
-  std::vector<float> U(static_cast<size_t>(16 * C * N));
+  std::vector<float> U(static_cast<size_t>(16 * C * padded(N)), 0.f);
   filter_transform(C, N, [&](int kh, int kw, int64_t c, int64_t n) { return w[((kh * 3 + kw) * C + c) * N + n]; },
                    U.data());
   const Plane p{g.inH, g.inW, C, g.outH, g.outW, N, g.padTop, g.padLeft};
@@ -305,7 +175,7 @@ void conv2d_winograd(const ConvGeom& g, const float* x, const float* w, float* y
 void conv2d_backprop_input_winograd(const ConvGeom& g, const float* dy, const float* w, float* dx) {
   // dx = conv(dy, w rotated 180 degrees with inC and outC swapped), padding 2 - pad.
   const int64_t C = g.outC, N = g.inC;
-  std::vector<float> U(static_cast<size_t>(16 * C * N));
+  std::vector<float> U(static_cast<size_t>(16 * C * padded(N)), 0.f);
   filter_transform(C, N,
                    [&](int kh, int kw, int64_t c, int64_t n) { return w[(((2 - kh) * 3 + (2 - kw)) * N + n) * C + c]; },
                    U.data());
@@ -315,16 +185,16 @@ void conv2d_backprop_input_winograd(const ConvGeom& g, const float* dy, const fl
 
 void conv2d_backprop_filter_winograd(const ConvGeom& g, const float* x, const float* dy, float* dw) {
   const Plane p{g.inH, g.inW, g.inC, g.outH, g.outW, g.outC, g.padTop, g.padLeft};
-  const int64_t T = p.tiles(), C = p.C, N = p.N, CN = C * N;
+  const int64_t T = p.tiles(), C = p.C, N = p.N, Np = padded(N), CN = C * Np;
   const int64_t inImage = p.inH * p.inW * C, outImage = p.outH * p.outW * N;
   const int64_t per = images_per_group(p, g.batch), groups = (g.batch + per - 1) / per;
   // One partial dU per fixed block of groups (not per thread), so the sum's order is fixed.
   const int64_t parts = std::min<int64_t>(groups, 2 * num_threads());
-  std::vector<float> dU(static_cast<size_t>(parts * 16 * CN));
+  std::vector<float> dU(static_cast<size_t>(parts * 16 * CN), 0.f);
   const std::vector<float> zeros(static_cast<size_t>(std::max(C, N)), 0.f);
   parallel_for(parts, 1, [&](int64_t r0, int64_t r1) {
-    float* V = sized(scratch_v(), per * T * 16 * C);
-    float* M = sized(scratch_m(), per * T * 16 * N);
+    float* V = sized(scratch_v(), (per * T + row_padding()) * 16 * C);
+    float* M = sized(scratch_m(), per * T * 16 * Np);
     for (int64_t r = r0; r < r1; ++r) {
       float* acc = dU.data() + r * 16 * CN;
       const int64_t q0 = groups * r / parts, q1 = groups * (r + 1) / parts;
@@ -332,11 +202,9 @@ void conv2d_backprop_filter_winograd(const ConvGeom& g, const float* x, const fl
         const int64_t b0 = q * per, b1 = std::min(g.batch, b0 + per), rows = (b1 - b0) * T;
         for (int64_t b = b0; b < b1; ++b) {
           input_transform(p, x + b * inImage, zeros.data(), V + (b - b0) * T * 16 * C);
-          output_grad_transform(p, dy + b * outImage, zeros.data(), M + (b - b0) * T * 16 * N);
+          output_grad_transform(p, dy + b * outImage, zeros.data(), Np, M + (b - b0) * T * 16 * Np);
         }
-        for (int xi = 0; xi < 16; ++xi)
-          sgemm_own_serial(true, false, C, N, rows, 1.f, V + xi * C, 16 * C, M + xi * N, 16 * N, q == q0 ? 0.f : 1.f,
-                           acc + xi * CN, N);
+        filter_products(rows, C, Np, V, M, acc);
       }
     }
   });
@@ -345,7 +213,7 @@ void conv2d_backprop_filter_winograd(const ConvGeom& g, const float* x, const fl
     float* __restrict d = dU.data();
     for (int64_t i = 0; i < 16 * CN; ++i) d[i] += src[i];
   }
-  filter_grad_transform(C, N, dU.data(), dw);
+  filter_grad_transform(C, N, Np, dU.data(), dw);
 }
 
 }  // namespace hafif
