@@ -98,10 +98,15 @@ void filter_transform(int64_t C, int64_t N, W w, float* Up) {
         t[6 + j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
         t[9 + j] = g[6 + j];
       }
+      // Element (xi, c, n) of the panels is at dst + xi * panels * C * nr.
+      float* dst = Up + ((n / nr) * C + c) * nr + n % nr;
+      const int64_t xs = panels * C * nr;
       for (int i = 0; i < 4; ++i) {
         const float* r = t + 3 * i;
-        const float u[4] = {r[0], 0.5f * (r[0] + r[1] + r[2]), 0.5f * (r[0] - r[1] + r[2]), r[2]};
-        for (int j = 0; j < 4; ++j) Up[(((4 * i + j) * panels + n / nr) * C + c) * nr + n % nr] = u[j];
+        dst[(4 * i) * xs] = r[0];
+        dst[(4 * i + 1) * xs] = 0.5f * (r[0] + r[1] + r[2]);
+        dst[(4 * i + 2) * xs] = 0.5f * (r[0] - r[1] + r[2]);
+        dst[(4 * i + 3) * xs] = r[2];
       }
     }
   }
@@ -112,7 +117,8 @@ void filter_grad_transform(int64_t C, int64_t N, int64_t Np, const float* dU, fl
   const int64_t CN = C * N;
   for (int64_t i = 0; i < CN; ++i) {
     float u[16], s[12];
-    for (int k = 0; k < 16; ++k) u[k] = dU[(k * C + i / N) * Np + i % N];
+    const float* src = dU + (i / N) * Np + i % N;
+    for (int k = 0; k < 16; ++k) u[k] = src[k * C * Np];
     for (int j = 0; j < 4; ++j) {
       s[j] = u[j] + 0.5f * (u[4 + j] + u[8 + j]);
       s[4 + j] = 0.5f * (u[4 + j] - u[8 + j]);
