@@ -471,6 +471,10 @@ void conv2d_backprop_filter(const ConvGeom& g, const float* x, const float* dy, 
     backprop_filter_c1_k9(g, x, dy, dw);
     return;
   }
+  if (M > 0 && conv_winograd_filter_applies(g)) {
+    conv2d_backprop_filter_winograd(g, x, dy, dw);
+    return;
+  }
   // BLAS handles small transposed products well; hafif's own GEMM splits only the K rows.
   // Only for a few filter rows (e.g. K = 9 with one input channel): from K = 144 on, the own GEMM,
   // split by filter rows, is faster (student conv2 [3,3,16,32]: 0.37 -> 0.21 ms on one thread).
@@ -480,10 +484,6 @@ void conv2d_backprop_filter(const ConvGeom& g, const float* x, const float* dy, 
   }
   if (M == 0) {
     std::fill(dw, dw + K * N, 0.f);
-    return;
-  }
-  if (conv_winograd_applies(g)) {
-    conv2d_backprop_filter_winograd(g, x, dy, dw);
     return;
   }
   if (conv_images_applies(g)) {

@@ -184,6 +184,8 @@ namespace hafif {
 // bias/activation: y is overwritten), conv2d_backprop_input and conv2d_backprop_filter.
 // HAFIF_CONV_WINOGRAD=0 (or conv_winograd_enable(false)) keeps the im2col paths, for A/B benchmarks.
 bool conv_winograd_applies(const ConvGeom& g);
+// The filter gradient's condition, which takes fewer input channels (a first layer's 3).
+bool conv_winograd_filter_applies(const ConvGeom& g);
 void conv_winograd_enable(bool on);
 bool conv_winograd_enabled();
 void conv2d_winograd(const ConvGeom& g, const float* x, const float* w, float* y);

@@ -1,5 +1,5 @@
 // Parity of the Winograd F(2x2, 3x3) convolutions (native/winograd.cc: 3x3, stride 1, undilated,
-// at least 8 channels each way) with @tensorflow/tfjs-backend-cpu, forward and through tf.grads,
+// at least 8 channels each way; the filter gradient from 3 input channels) with @tensorflow/tfjs-backend-cpu, forward and through tf.grads,
 // over the padding, odd sizes, batch 1, channel counts off the 8-wide vectors and fused bias +
 // activation; and the same cases with the path switched off (the im2col paths it replaces).
 import * as tf from '@tensorflow/tfjs-core';
@@ -27,6 +27,8 @@ const cases: Case[] = [
   {name: 'explicit asymmetric pad', x: [2, 8, 7, 9], f: [3, 3, 9, 10], pad: [[0, 0], [2, 0], [0, 1], [0, 0]]},
   {name: 'explicit pad 2 (output larger than input)', x: [2, 5, 6, 8], f: [3, 3, 8, 9], pad: [[0, 0], [2, 2], [2, 1], [0, 0]]},
   {name: 'smallest output (2x2)', x: [4, 2, 2, 8], f: [3, 3, 8, 8], pad: 'same'},
+  {name: '3 input channels (filter gradient only; the forward keeps im2col)', x: [3, 9, 8, 3], f: [3, 3, 3, 10],
+    pad: 'same'},
   {name: 'several images per group, a partial last group', x: [9, 4, 5, 8], f: [3, 3, 8, 8], pad: 'same'},
   {name: 'deep-teacher conv5 shape', x: [2, 7, 7, 64], f: [3, 3, 64, 128], pad: 'same'},
   {name: 'a 28x28 plane (deep-teacher conv2, fewer channels)', x: [1, 28, 28, 16], f: [3, 3, 16, 16], pad: 'same'},
@@ -48,7 +50,7 @@ describe('Winograd 3x3 stride-1 convolutions', () => {
   });
 
   it('runs its own arithmetic (results differ from the im2col path in the last bits)', () => {
-    const c = cases[9], g = [1, 28, 28, 16, 28, 28, 16, 3, 3, 1, 1, 1, 1, 1, 1];
+    const c = cases[10], g = [1, 28, 28, 16, 28, 28, 16, 3, 3, 1, 1, 1, 1, 1, 1];
     const x = randoms(size(c.x), 1), f = randoms(size(c.f), 2);
     const run = (on: boolean) => {
       addon!.convWinograd(on);
