@@ -447,8 +447,11 @@ void conv2d(const ConvGeom& g, const float* x, const float* w, const float* bias
     return;
   }
   if (conv_winograd_applies(g)) {
-    conv2d_winograd(g, x, w, y);
-  } else if (conv_images_applies(g)) {
+    conv2d_winograd(g, x, w, bias, y);  // adds the bias in its output transform
+    add_bias_activate(y, M, N, nullptr, act, alpha);
+    return;
+  }
+  if (conv_images_applies(g)) {
     conv2d_images(g, x, w, y);
   } else if (is_pointwise(g)) {
     sgemm(false, false, M, N, K, 1.f, x, K, w, N, 0.f, y, N);

@@ -18,7 +18,8 @@ struct WinogradPlane {
 
 // The transforms each ISA namespace defines (winograd.inc), for one image:
 //   input:       V[t][xi][0, C) = (B^T d B)[xi] of tile t's input block (zeros = C zero floats)
-//   output:      y = (A^T m A) of each tile's M[t][xi][0, N) (xi stride ldm), cut at the image's edge
+//   output:      y = (A^T m A) + bias of each tile's M[t][xi][0, N) (xi stride ldm; bias may be null),
+//                cut at the image's edge
 //   output grad: dM[t][xi][0, ldm) = (A dy A^T)[xi] of tile t's outputs (zeros = N zero floats),
 //                zero from N on
 // and the 16 products over a group's `rows` tiles, N padded to Np (a multiple of the panel width):
@@ -29,7 +30,8 @@ struct WinogradPlane {
   namespace hafif {                                                                                        \
   namespace ns {                                                                                           \
   void winograd_input_transform(const WinogradPlane&, const float* x, const float* zeros, float* V);      \
-  void winograd_output_transform(const WinogradPlane&, const float* M, int64_t ldm, float* y);            \
+  void winograd_output_transform(const WinogradPlane&, const float* M, int64_t ldm, const float* bias,      \
+                                 float* y);                                                                \
   void winograd_output_grad_transform(const WinogradPlane&, const float* dy, const float* zeros, int64_t ldm, \
                                       float* dM);                                                          \
   int64_t winograd_panel_width();                                                                          \
