@@ -83,58 +83,18 @@ float* sized(std::vector<float>& b, size_t n) {
   return b.data();
 }
 
-// Up = the panels of U[xi][c][n] = (G g G^T)[xi] for g[kh][kw] = w(kh, kw, c, n) (w an accessor):
-// Up[xi][n / NR][c][n % NR], zero for n >= N (Up holds 16 * C * padded(N) floats, zeroed).
-template <class W>
-void filter_transform(int64_t C, int64_t N, W w, float* Up) {
-  const int64_t nr = panel_width(), panels = padded(N) / nr;
-  for (int64_t c = 0; c < C; ++c) {
-    for (int64_t n = 0; n < N; ++n) {
-      float g[9], t[12];
-      for (int k = 0; k < 9; ++k) g[k] = w(k / 3, k % 3, c, n);
-      for (int j = 0; j < 3; ++j) {
-        t[j] = g[j];
-        t[3 + j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
-        t[6 + j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
-        t[9 + j] = g[6 + j];
-      }
-      // Element (xi, c, n) of the panels is at dst + xi * panels * C * nr.
-      float* dst = Up + ((n / nr) * C + c) * nr + n % nr;
-      const int64_t xs = panels * C * nr;
-      for (int i = 0; i < 4; ++i) {
-        const float* r = t + 3 * i;
-        dst[(4 * i) * xs] = r[0];
-        dst[(4 * i + 1) * xs] = 0.5f * (r[0] + r[1] + r[2]);
-        dst[(4 * i + 2) * xs] = 0.5f * (r[0] - r[1] + r[2]);
-        dst[(4 * i + 3) * xs] = r[2];
-      }
-    }
-  }
-}
-
-// dw[kh][kw][c][n] = (G^T dU G) for dU[xi][c][0, Np) (the adjoint of filter_transform).
-void filter_grad_transform(int64_t C, int64_t N, int64_t Np, const float* dU, float* dw) {
-  const int64_t CN = C * N;
-  for (int64_t i = 0; i < CN; ++i) {
-    float u[16], s[12];
-    const float* src = dU + (i / N) * Np + i % N;
-    for (int k = 0; k < 16; ++k) u[k] = src[k * C * Np];
-    for (int j = 0; j < 4; ++j) {
-      s[j] = u[j] + 0.5f * (u[4 + j] + u[8 + j]);
-      s[4 + j] = 0.5f * (u[4 + j] - u[8 + j]);
-      s[8 + j] = 0.5f * (u[4 + j] + u[8 + j]) + u[12 + j];
-    }
-    for (int r = 0; r < 3; ++r) {
-      const float* q = s + 4 * r;
-      dw[(3 * r) * CN + i] = q[0] + 0.5f * (q[1] + q[2]);
-      dw[(3 * r + 1) * CN + i] = 0.5f * (q[1] - q[2]);
-      dw[(3 * r + 2) * CN + i] = 0.5f * (q[1] + q[2]) + q[3];
-    }
-  }
+// Up = the panels of U[xi][c][n] = (G g G^T)[xi] for the filter w [3][3][C][N], zero for n >= N
+// (16 * C * padded(N) floats), split over threads by input channel.
+std::vector<float> filter_panels(int64_t C, int64_t N, const float* w) {
+  std::vector<float> Up(static_cast<size_t>(16 * C * padded(N)), 0.f);
+  parallel_for(C, std::max<int64_t>(1, 2048 / std::max<int64_t>(N, 1)), [&](int64_t c0, int64_t c1) {
+    HAFIF_DISPATCH(winograd_filter_transform, C, N, w, c0, c1, Up.data());
+  });
+  return Up;
 }
 
 // y = conv(x, U) + bias for `batch` images of plane p (y overwritten; bias may be null), U from
-// filter_transform.
+// filter_panels.
 void run_forward(const Plane& p, int64_t batch, const float* x, const float* U, const float* bias, float* y) {
   const int64_t T = p.tiles(), C = p.C, N = p.N, inImage = p.inH * p.inW * C, outImage = p.outH * p.outW * N;
   const int64_t per = images_per_group(p, batch), groups = (batch + per - 1) / per, Np = padded(N);
@@ -163,12 +123,18 @@ void conv_winograd_enable(bool on) { g_enabled = on; }
 bool conv_winograd_enabled() { return g_enabled; }
 
 namespace {
+// Tiles (batch x 2x2 output blocks) a call needs at least: the filter's transforms cost about as
+// much as the products over ~100 tiles. With fewer (one 8x8x128 image: 16) the im2col path was
+// faster (input gradient 0.34 vs 0.52 ms); from 32 (two such images) Winograd was ahead overall.
+constexpr int64_t kMinTiles = 32;
+
 // 3x3 stride 1 undilated, padding the 4x4 input blocks can hold, an output of at least one full
-// tile, and at least minC input and 8 output channels.
+// tile, enough tiles, and at least minC input and 8 output channels.
 bool shape_applies(const ConvGeom& g, int64_t minC) {
   return g_enabled && gemm_impl() == GemmImpl::Own && g.filterH == 3 && g.filterW == 3 && g.strideH == 1 &&
          g.strideW == 1 && g.dilationH == 1 && g.dilationW == 1 && g.inC >= minC && g.outC >= 8 && g.padTop >= 0 &&
-         g.padTop <= 2 && g.padLeft >= 0 && g.padLeft <= 2 && g.outH >= 2 && g.outW >= 2 && g.batch >= 1;
+         g.padTop <= 2 && g.padLeft >= 0 && g.padLeft <= 2 && g.outH >= 2 && g.outW >= 2 &&
+         g.batch * ((g.outH + 1) / 2) * ((g.outW + 1) / 2) >= kMinTiles;
 }
 }  // namespace
 
@@ -183,9 +149,7 @@ bool conv_winograd_filter_applies(const ConvGeom& g) { return shape_applies(g, 3
 
 void conv2d_winograd(const ConvGeom& g, const float* x, const float* w, const float* bias, float* y) {
   const int64_t C = g.inC, N = g.outC;
-  std::vector<float> U(static_cast<size_t>(16 * C * padded(N)), 0.f);
-  filter_transform(C, N, [&](int kh, int kw, int64_t c, int64_t n) { return w[((kh * 3 + kw) * C + c) * N + n]; },
-                   U.data());
+  const std::vector<float> U = filter_panels(C, N, w);
   const Plane p{g.inH, g.inW, C, g.outH, g.outW, N, g.padTop, g.padLeft};
   run_forward(p, g.batch, x, U.data(), bias, y);
 }
@@ -193,10 +157,13 @@ void conv2d_winograd(const ConvGeom& g, const float* x, const float* w, const fl
 void conv2d_backprop_input_winograd(const ConvGeom& g, const float* dy, const float* w, float* dx) {
   // dx = conv(dy, w rotated 180 degrees with inC and outC swapped), padding 2 - pad.
   const int64_t C = g.outC, N = g.inC;
-  std::vector<float> U(static_cast<size_t>(16 * C * padded(N)), 0.f);
-  filter_transform(C, N,
-                   [&](int kh, int kw, int64_t c, int64_t n) { return w[(((2 - kh) * 3 + (2 - kw)) * N + n) * C + c]; },
-                   U.data());
+  std::vector<float> wr(static_cast<size_t>(9 * C * N));
+  parallel_for(9, 1, [&](int64_t k0, int64_t k1) {
+    for (int64_t k = k0; k < k1; ++k)
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t c = 0; c < C; ++c) wr[(k * C + c) * N + n] = w[((8 - k) * N + n) * C + c];
+  });
+  const std::vector<float> U = filter_panels(C, N, wr.data());
   const Plane p{g.outH, g.outW, C, g.inH, g.inW, N, 2 - g.padTop, 2 - g.padLeft};
   run_forward(p, g.batch, dy, U.data(), nullptr, dx);
 }
@@ -226,12 +193,16 @@ void conv2d_backprop_filter_winograd(const ConvGeom& g, const float* x, const fl
       }
     }
   });
-  for (int64_t r = 1; r < parts; ++r) {
-    const float* __restrict src = dU.data() + r * 16 * CN;
+  parallel_for(16 * CN, 4096, [&](int64_t i0, int64_t i1) {
     float* __restrict d = dU.data();
-    for (int64_t i = 0; i < 16 * CN; ++i) d[i] += src[i];
-  }
-  filter_grad_transform(C, N, Np, dU.data(), dw);
+    for (int64_t r = 1; r < parts; ++r) {
+      const float* __restrict src = dU.data() + r * 16 * CN;
+      for (int64_t i = i0; i < i1; ++i) d[i] += src[i];
+    }
+  });
+  parallel_for(C, std::max<int64_t>(1, 2048 / std::max<int64_t>(N, 1)), [&](int64_t c0, int64_t c1) {
+    HAFIF_DISPATCH(winograd_filter_grad_transform, C, N, Np, dU.data(), c0, c1, dw);
+  });
 }
 
 }  // namespace hafif

@@ -25,6 +25,8 @@ struct WinogradPlane {
 // and the 16 products over a group's `rows` tiles, N padded to Np (a multiple of the panel width):
 //   forward:     M[t][xi][0, Np) = V[t][xi][0, C) x Up[xi], Up packed by panels ([xi][Np / NR][C][NR])
 //   filter:      dU[xi][c][0, Np) += sum over t of V[t][xi][c] * dM[t][xi][0, Np)
+// and the filter transforms over input channels [c0, c1): w [3][3][C][N] to the (zeroed) panels Up, and
+// dU [16][C][0, Np) to dw [3][3][C][N] (G^T dU G, the adjoint).
 // V and dM are read up to winograd_row_padding() rows / channels past their end (allocate them so).
 #define HAFIF_DECLARE_WINOGRAD_KERNELS(ns)                                                                 \
   namespace hafif {                                                                                        \
@@ -36,6 +38,9 @@ struct WinogradPlane {
                                       float* dM);                                                          \
   int64_t winograd_panel_width();                                                                          \
   int64_t winograd_row_padding();                                                                          \
+  void winograd_filter_transform(int64_t C, int64_t N, const float* w, int64_t c0, int64_t c1, float* Up);  \
+  void winograd_filter_grad_transform(int64_t C, int64_t N, int64_t Np, const float* dU, int64_t c0,      \
+                                      int64_t c1, float* dw);                                              \
   void winograd_forward_products(int64_t rows, int64_t C, int64_t Np, const float* V, const float* Up,      \
                                  float* M);                                                                \
   void winograd_filter_products(int64_t rows, int64_t C, int64_t Np, const float* V, const float* dM,       \

@@ -20,13 +20,13 @@ interface Case {
 }
 
 const cases: Case[] = [
-  {name: 'same, 8 channels each way', x: [2, 6, 6, 8], f: [3, 3, 8, 8], pad: 'same'},
+  {name: 'same, 8 channels each way', x: [4, 6, 6, 8], f: [3, 3, 8, 8], pad: 'same'},
   {name: 'same, odd sizes, channels off the vector width', x: [3, 7, 9, 13], f: [3, 3, 13, 11], pad: 'same'},
-  {name: 'valid, odd sizes', x: [2, 9, 8, 16], f: [3, 3, 16, 24], pad: 'valid'},
-  {name: 'batch 1', x: [1, 10, 10, 32], f: [3, 3, 32, 16], pad: 'same'},
-  {name: 'explicit asymmetric pad', x: [2, 8, 7, 9], f: [3, 3, 9, 10], pad: [[0, 0], [2, 0], [0, 1], [0, 0]]},
+  {name: 'valid, odd sizes', x: [3, 9, 8, 16], f: [3, 3, 16, 24], pad: 'valid'},
+  {name: 'batch 1', x: [1, 12, 12, 32], f: [3, 3, 32, 16], pad: 'same'},
+  {name: 'explicit asymmetric pad', x: [3, 8, 7, 9], f: [3, 3, 9, 10], pad: [[0, 0], [2, 0], [0, 1], [0, 0]]},
   {name: 'explicit pad 2 (output larger than input)', x: [2, 5, 6, 8], f: [3, 3, 8, 9], pad: [[0, 0], [2, 2], [2, 1], [0, 0]]},
-  {name: 'smallest output (2x2)', x: [4, 2, 2, 8], f: [3, 3, 8, 8], pad: 'same'},
+  {name: 'smallest output (2x2)', x: [32, 2, 2, 8], f: [3, 3, 8, 8], pad: 'same'},
   {name: '3 input channels (filter gradient only; the forward keeps im2col)', x: [3, 9, 8, 3], f: [3, 3, 3, 10],
     pad: 'same'},
   {name: 'several images per group, a partial last group', x: [9, 4, 5, 8], f: [3, 3, 8, 8], pad: 'same'},
@@ -63,6 +63,20 @@ describe('Winograd 3x3 stride-1 convolutions', () => {
     let differ = 0;
     for (let i = 0; i < a.length; ++i) if (a[i] !== b[i]) ++differ;
     expect(differ).toBeGreaterThan(a.length / 10);
+  });
+
+  it('leaves calls of fewer than 32 output tiles to the im2col path (identical results on and off)', () => {
+    const g = [1, 8, 8, 16, 8, 8, 16, 3, 3, 1, 1, 1, 1, 1, 1];  // 16 tiles
+    const x = randoms(8 * 8 * 16, 1), f = randoms(9 * 16 * 16, 2);
+    const run = (on: boolean) => {
+      addon!.convWinograd(on);
+      const y = new Float32Array(8 * 8 * 16);
+      addon!.conv2d(x, f, null, y, g);
+      return y;
+    };
+    const a = run(true), b = run(false);
+    addon!.convWinograd(true);
+    expect(Array.from(a)).toEqual(Array.from(b));
   });
 
   describe.each([true, false])('winograd %s', (winograd) => {
