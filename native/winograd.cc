@@ -10,7 +10,9 @@
 //   backprop filter  the adjoint of the forward: dg = G^T [ sum over tiles (B^T d B) . (A dY A^T) ] G
 //
 // Threads take groups of whole images; a group's transformed input V[tile][xi][inC] and products
-// M[tile][xi][outC] stay in L2, and the 16 products run on the serial own GEMM.
+// M[tile][xi][outC] stay in L2, and the 16 products run on register-blocked kernels that read V in
+// place (winograd.inc; transforms and products are compiled per ISA, zmm with AVX-512). The filter
+// is transformed once per call into NR-wide panels.
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -58,7 +60,7 @@ int64_t padded(int64_t N) {
 
 // Budget (floats) for one group's V and M: 1 MB, half the L2 of the machines measured.
 constexpr int64_t kGroupBudget = int64_t{1} << 18;
-// Tiles per GEMM wanted at least (fewer make the GEMM's packing and tile stores dominate).
+// Tiles per group wanted at least (the products' fixed costs per call are then small).
 constexpr int64_t kMinGroupTiles = 96;
 
 int64_t images_per_group(const Plane& p, int64_t batch) {
@@ -131,7 +133,7 @@ constexpr int64_t kMinTiles = 32;
 // 3x3 stride 1 undilated, padding the 4x4 input blocks can hold, an output of at least one full
 // tile, enough tiles, and at least minC input and 8 output channels.
 bool shape_applies(const ConvGeom& g, int64_t minC) {
-  return g_enabled && gemm_impl() == GemmImpl::Own && g.filterH == 3 && g.filterW == 3 && g.strideH == 1 &&
+  return g_enabled && g.filterH == 3 && g.filterW == 3 && g.strideH == 1 &&
          g.strideW == 1 && g.dilationH == 1 && g.dilationW == 1 && g.inC >= minC && g.outC >= 8 && g.padTop >= 0 &&
          g.padTop <= 2 && g.padLeft >= 0 && g.padLeft <= 2 && g.outH >= 2 && g.outW >= 2 &&
          g.batch * ((g.outH + 1) / 2) * ((g.outW + 1) / 2) >= kMinTiles;
