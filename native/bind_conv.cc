@@ -87,12 +87,22 @@ Napi::Value Conv2DBackpropFilter(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// convWinograd(on?: boolean): whether 3x3 stride-1 convs take the Winograd path; sets it when given.
+Napi::Value ConvWinograd(const Napi::CallbackInfo& info) {
+  if (info.Length() > 0 && !info[0].IsUndefined()) {
+    if (!info[0].IsBoolean()) throw kernel_error(info.Env(), "convWinograd", "on must be a boolean");
+    conv_winograd_enable(info[0].As<Napi::Boolean>().Value());
+  }
+  return Napi::Boolean::New(info.Env(), conv_winograd_enabled());
+}
+
 }  // namespace
 
 void InitConv(Napi::Env env, Napi::Object exports) {
   exports.Set("conv2d", Napi::Function::New(env, Conv2D, "conv2d"));
   exports.Set("conv2dBackpropInput", Napi::Function::New(env, Conv2DBackpropInput, "conv2dBackpropInput"));
   exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Conv2DBackpropFilter, "conv2dBackpropFilter"));
+  exports.Set("convWinograd", Napi::Function::New(env, ConvWinograd, "convWinograd"));
 }
 
 }  // namespace hafif

@@ -446,6 +446,11 @@ void conv2d(const ConvGeom& g, const float* x, const float* w, const float* bias
     conv2d_c1(g, x, w, bias, act, alpha, y);
     return;
   }
+  if (conv_winograd_applies(g)) {
+    conv2d_winograd(g, x, w, bias, y);  // adds the bias in its output transform
+    add_bias_activate(y, M, N, nullptr, act, alpha);
+    return;
+  }
   if (conv_images_applies(g)) {
     conv2d_images(g, x, w, y);
   } else if (is_pointwise(g)) {
@@ -467,6 +472,10 @@ void conv2d_backprop_filter(const ConvGeom& g, const float* x, const float* dy, 
   if (K == 0 || N == 0) return;
   if (M > 0 && g.inC == 1 && g.filterH == 3 && g.filterW == 3) {
     backprop_filter_c1_k9(g, x, dy, dw);
+    return;
+  }
+  if (M > 0 && conv_winograd_filter_applies(g)) {
+    conv2d_backprop_filter_winograd(g, x, dy, dw);
     return;
   }
   // BLAS handles small transposed products well; hafif's own GEMM splits only the K rows.
@@ -501,6 +510,10 @@ void conv2d_backprop_input(const ConvGeom& g, const float* dy, const float* w, f
   const int64_t M = g.batch * rows_per_image(g), K = col_k(g), N = g.outC;
   if (M > 0 && N > 0 && is_single_channel(g)) {
     conv2d_backprop_input_c1(g, dy, w, dx);
+    return;
+  }
+  if (M > 0 && K > 0 && N > 0 && conv_winograd_applies(g)) {
+    conv2d_backprop_input_winograd(g, dy, w, dx);
     return;
   }
   if (M > 0 && K > 0 && N > 0 && conv_images_applies(g)) {

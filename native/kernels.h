@@ -192,4 +192,18 @@ constexpr int64_t kSmallConvMaxWeights = 32768;
 bool small_conv_applies(const ConvGeom& g);
 void small_conv2d(const ConvGeom& g, const float* x, const float* w, const float* bias, ConvActivation act,
                   float alpha, float* y);
+// ---- winograd.cc ----
+// Winograd F(2x2, 3x3) for 3x3, stride-1, undilated convs of at least 8 channels each way; conv.cc's
+// conv2d* call these when conv_winograd_applies(g) (the filter gradient: conv_winograd_filter_applies).
+// Same contracts as conv2d (y = conv + bias, bias may be null; no activation), conv2d_backprop_input
+// and conv2d_backprop_filter.
+// HAFIF_CONV_WINOGRAD=0 (or conv_winograd_enable(false)) keeps the im2col paths, for A/B benchmarks.
+bool conv_winograd_applies(const ConvGeom& g);
+// The filter gradient's condition, which takes fewer input channels (a first layer's 3).
+bool conv_winograd_filter_applies(const ConvGeom& g);
+void conv_winograd_enable(bool on);
+bool conv_winograd_enabled();
+void conv2d_winograd(const ConvGeom& g, const float* x, const float* w, const float* bias, float* y);
+void conv2d_backprop_input_winograd(const ConvGeom& g, const float* dy, const float* w, float* dx);
+void conv2d_backprop_filter_winograd(const ConvGeom& g, const float* x, const float* dy, float* dw);
 }  // namespace hafif

@@ -61,6 +61,11 @@ export interface NativeAddon {
   conv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, geom: number[]): void;
   /** dw = gradient of conv2d wrt the filter; same geom as the forward conv. */
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, geom: number[]): void;
+  /**
+   * Whether 3×3 stride-1 convolutions take the Winograd F(2×2, 3×3) path (default on, off with
+   * HAFIF_CONV_WINOGRAD=0); sets it when `on` is given. For A/B benchmarks and tests.
+   */
+  convWinograd(on?: boolean): boolean;
   // -- pool --
   /** geom = [batch, inH, inW, channels, outH, outW, filterH, filterW, strideH, strideW, padTop, padLeft]. */
   maxPool(x: Float32Array, y: Float32Array, geom: number[]): void;

@@ -62,7 +62,8 @@ const cases: Case[] = [
   {name: '1 channel in, dilation 2', x: [2, 9, 9, 1], f: [3, 3, 1, 20], strides: 1, pad: 'same', dilations: 2,
     forwardOnly: true},
   // Batches of at least 2 images per thread with 4+ channels run conv_images.cc (one image's im2col
-  // and GEMM per thread; the filter gradient sums per-block partials).
+  // and GEMM per thread; the filter gradient sums per-block partials). 3x3 stride-1 convs of 8+
+  // channels take the Winograd path instead (conv2d_winograd.test.ts runs them both ways).
   {name: 'per-image path: 3x3 s1 same, odd batch', x: [5, 8, 8, 8], f: [3, 3, 8, 16], strides: 1, pad: 'same'},
   {name: 'per-image path: s2 same, odd sizes', x: [4, 9, 7, 6], f: [3, 3, 6, 10], strides: 2, pad: 'same'},
   {name: 'per-image path: explicit asymmetric pad', x: [6, 7, 7, 5], f: [2, 3, 5, 9], strides: 1,

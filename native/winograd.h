@@ -1,0 +1,49 @@
+// Shared by winograd.cc and the per-ISA copies of its transforms (winograd_<isa>.cc).
+#pragma once
+#include <cstdint>
+
+namespace hafif {
+
+// One image's convolution as Winograd sees it: x [inH, inW, C] -> y [outH, outW, N], output (oh, ow)
+// reading input rows oh - padTop + 0..2 and columns ow - padLeft + 0..2. Tile (th, tw) is the 2x2
+// outputs from (2th, 2tw), reading the 4x4 inputs from (2th - padTop, 2tw - padLeft).
+struct WinogradPlane {
+  int64_t inH, inW, C, outH, outW, N, padTop, padLeft;
+  int64_t tilesH() const { return (outH + 1) / 2; }
+  int64_t tilesW() const { return (outW + 1) / 2; }
+  int64_t tiles() const { return tilesH() * tilesW(); }
+};
+
+}  // namespace hafif
+
+// The transforms each ISA namespace defines (winograd.inc), for one image:
+//   input:       V[t][xi][0, C) = (B^T d B)[xi] of tile t's input block (zeros = C zero floats)
+//   output:      y = (A^T m A) + bias of each tile's M[t][xi][0, N) (xi stride ldm; bias may be null),
+//                cut at the image's edge
+//   output grad: dM[t][xi][0, ldm) = (A dy A^T)[xi] of tile t's outputs (zeros = N zero floats),
+//                zero from N on
+// and the 16 products over a group's `rows` tiles, N padded to Np (a multiple of the panel width):
+//   forward:     M[t][xi][0, Np) = V[t][xi][0, C) x Up[xi], Up packed by panels ([xi][Np / NR][C][NR])
+//   filter:      dU[xi][c][0, Np) += sum over t of V[t][xi][c] * dM[t][xi][0, Np)
+// and the filter transforms over input channels [c0, c1): w [3][3][C][N] to the (zeroed) panels Up, and
+// dU [16][C][0, Np) to dw [3][3][C][N] (G^T dU G, the adjoint).
+// V and dM are read up to winograd_row_padding() rows / channels past their end (allocate them so).
+#define HAFIF_DECLARE_WINOGRAD_KERNELS(ns)                                                                 \
+  namespace hafif {                                                                                        \
+  namespace ns {                                                                                           \
+  void winograd_input_transform(const WinogradPlane&, const float* x, const float* zeros, float* V);      \
+  void winograd_output_transform(const WinogradPlane&, const float* M, int64_t ldm, const float* bias,      \
+                                 float* y);                                                                \
+  void winograd_output_grad_transform(const WinogradPlane&, const float* dy, const float* zeros, int64_t ldm, \
+                                      float* dM);                                                          \
+  int64_t winograd_panel_width();                                                                          \
+  int64_t winograd_row_padding();                                                                          \
+  void winograd_filter_transform(int64_t C, int64_t N, const float* w, int64_t c0, int64_t c1, float* Up);  \
+  void winograd_filter_grad_transform(int64_t C, int64_t N, int64_t Np, const float* dU, int64_t c0,      \
+                                      int64_t c1, float* dw);                                              \
+  void winograd_forward_products(int64_t rows, int64_t C, int64_t Np, const float* V, const float* Up,      \
+                                 float* M);                                                                \
+  void winograd_filter_products(int64_t rows, int64_t C, int64_t Np, const float* V, const float* dM,       \
+                                float* dU);                                                                \
+  }                                                                                                        \
+  }

@@ -1,0 +1,14 @@
+// The Winograd transforms for the portable baseline (the build's own flags: x86-64-v2, armv8-a, or the
+// build machine's CPU with HAFIF_MARCH_NATIVE).
+#include "isa_prelude.h"
+#include "winograd.h"
+
+#define HAFIF_ISA_NS baseline
+#if defined(__AVX512VL__)
+#define HAFIF_ISA_LEVEL 3
+#elif defined(__AVX2__)
+#define HAFIF_ISA_LEVEL 2
+#else
+#define HAFIF_ISA_LEVEL 0
+#endif
+#include "winograd.inc"
