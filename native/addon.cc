@@ -19,6 +19,7 @@ void InitElementwise(Napi::Env env, Napi::Object exports);
 void InitReduce(Napi::Env env, Napi::Object exports);
 void InitOptim(Napi::Env env, Napi::Object exports);
 void InitBatchNorm(Napi::Env env, Napi::Object exports);
+void InitActivationGrad(Napi::Env env, Napi::Object exports);
 }  // namespace hafif
 
 namespace {
@@ -70,6 +71,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   hafif::InitReduce(env, exports);
   hafif::InitOptim(env, exports);
   hafif::InitBatchNorm(env, exports);
+  hafif::InitActivationGrad(env, exports);
   return exports;
 }
 

@@ -176,3 +176,12 @@ void conv2d_images(const ConvGeom& g, const float* x, const float* w, float* y);
 void conv2d_backprop_input_images(const ConvGeom& g, const float* dy, const float* w, float* dx);
 void conv2d_backprop_filter_images(const ConvGeom& g, const float* x, const float* dy, float* dw);
 }  // namespace hafif
+
+namespace hafif {
+// ---- activation_grad.cc ----
+// dx = dy·step(x) as tfjs' Relu gradient (NaN where x is NaN), and 0 where x > max_value
+// (ReLU(maxValue): ClipByValue's gradient after Relu's); max_value = +inf for plain ReLU.
+void relu_grad(const float* x, const float* dy, float* dx, int64_t n, float max_value);
+// dx = dy where x > 0, else dy·alpha (tfjs' LeakyRelu gradient).
+void leaky_relu_grad(const float* x, const float* dy, float* dx, int64_t n, float alpha);
+}  // namespace hafif

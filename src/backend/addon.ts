@@ -107,6 +107,14 @@ export interface NativeAddon {
   batchNormTrainGrad(dy: Float32Array, x: Float32Array, mean: Float32Array, variance: Float32Array,
     scale: Float32Array | null, dmean: Float32Array | null, dvar: Float32Array | null, dx: Float32Array,
     dscale: Float32Array | null, doffset: Float32Array | null, channels: number, epsilon: number): void;
+  // -- activation grad --
+  /**
+   * dx = dy·step(x) as tfjs' Relu gradient (NaN where x is NaN), and 0 where x > maxValue
+   * (ReLU(maxValue): ClipByValue's gradient after Relu's). dx may be dy.
+   */
+  reluGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, maxValue?: number | null): void;
+  /** dx = dy where x > 0, else dy·alpha in float32 (tfjs' LeakyRelu gradient). */
+  leakyReluGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, alpha: number): void;
   [name: string]: unknown;
 }
 

@@ -93,11 +93,14 @@ function compare(name: string, terms: LossTerm[], options: {n?: number; steps?: 
   // And Adam's moments.
   const at = tape.optimizer as HostAdam, ac = compiled.optimizer as HostAdam;
   expect(ac.iterationCount).toBe(at.iterationCount);
-  for (const w of tapeModel.trainableWeights) {
-    const mt = at.momentsOf(w.read().name), mc = ac.momentsOf(compiledModel.trainableWeights[tapeModel.trainableWeights.indexOf(w)].read().name);
+  tapeModel.trainableWeights.forEach((w, i) => {
+    const mt = at.momentsOf((w.read() as tf.Variable).name);
+    const mc = ac.momentsOf((compiledModel.trainableWeights[i].read() as tf.Variable).name);
+    expect(mt).toBeDefined();
     expect(mc).toBeDefined();
     expectClose((mc as {m: Float32Array}).m, (mt as {m: Float32Array}).m, 1e-5, `${name} ${w.name} m`);
-  }
+    expectClose((mc as {v: Float32Array}).v, (mt as {v: Float32Array}).v, 1e-5, `${name} ${w.name} v`);
+  });
   tapeModel.dispose();
   compiledModel.dispose();
   tape.optimizer.dispose();

@@ -65,13 +65,6 @@ function activationOf(config: Config): Activation | null {
   return a === 'linear' || a === 'relu' ? a : null;
 }
 
-/**
- * d loss / d (pre-activation) from dy, as tfjs' Relu gradient: dy where the output is positive,
- * dy·0 elsewhere (y > 0 exactly where the pre-activation is).
- */
-function reluBackward(y: Float32Array, dy: Float32Array, out: Float32Array): void {
-  for (let i = 0; i < y.length; i++) out[i] = y[i] > 0 ? dy[i] : dy[i] * 0;
-}
 
 function pair(v: unknown): [number, number] | null {
   if (typeof v === 'number') return [v, v];
@@ -123,7 +116,8 @@ const conv2d: Handler = (layer, inShape, addon) => {
         backward(x, y, dy, dx, read) {
           let d = dy;
           if (dAct) {
-            reluBackward(y, dy, dAct);
+            // tfjs' Relu gradient from the output: y > 0 exactly where the pre-activation is.
+            addon.reluGrad(y, dy, dAct);
             d = dAct;
           }
           if (bp) addon.sum(d, bp.grad, [1, rows / outShape[2], outShape[2]]);
@@ -175,7 +169,8 @@ const depthwiseConv2d: Handler = (layer, inShape, addon) => {
         backward(x, y, dy, dx, read) {
           let d = dy;
           if (dAct) {
-            reluBackward(y, dy, dAct);
+            // tfjs' Relu gradient from the output: y > 0 exactly where the pre-activation is.
+            addon.reluGrad(y, dy, dAct);
             d = dAct;
           }
           if (bp) addon.sum(d, bp.grad, [1, rows / C, C]);
@@ -210,7 +205,8 @@ const dense: Handler = (layer, inShape, addon) => {
         backward(x, y, dy, dx, read) {
           let d = dy;
           if (dAct) {
-            reluBackward(y, dy, dAct);
+            // tfjs' Relu gradient from the output: y > 0 exactly where the pre-activation is.
+            addon.reluGrad(y, dy, dAct);
             d = dAct;
           }
           if (bp) addon.sum(d, bp.grad, [1, n, U]);
@@ -348,7 +344,7 @@ const flatten: Handler = (layer, inShape) => {
   };
 };
 
-/** An elementwise activation: the native unary forward, the tfjs gradient as a host loop. */
+/** An elementwise activation: the native unary forward and gradient. */
 function elementwise(name: string, inShape: readonly number[], unary: (x: Float32Array, y: Float32Array) => void,
   grad: (x: Float32Array, dy: Float32Array, dx: Float32Array) => void): CompiledLayer {
   return {
@@ -362,36 +358,24 @@ function elementwise(name: string, inShape: readonly number[], unary: (x: Float3
   };
 }
 
-/** tfjs' Relu gradient (HafifReluGrad): dy · step(x), NaN where x is NaN. */
-function reluGrad(x: Float32Array, dy: Float32Array, dx: Float32Array): void {
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i];
-    dx[i] = v > 0 ? dy[i] : v !== v ? NaN : dy[i] * 0;
-  }
-}
-
-/** ReLU, and ReLU(maxValue): relu then clipByValue(0, maxValue); the gradient passes where 0 < x ≤ maxValue. */
+/**
+ * ReLU, and ReLU(maxValue): relu then clipByValue(0, maxValue) in tfjs-layers; the gradient is
+ * Relu's (dy·step(x)) where x ≤ maxValue, 0 above.
+ */
 const reLU: Handler = (layer, inShape, addon) => {
   const maxValue = layer.getConfig().maxValue as number | null | undefined;
-  if (maxValue == null) return elementwise(layer.name, inShape, (x, y) => addon.unary(addon.unaryOps.Relu, x, y), reluGrad);
+  if (maxValue == null) {
+    return elementwise(layer.name, inShape, (x, y) => addon.unary(addon.unaryOps.Relu, x, y), (x, dy, dx) => addon.reluGrad(x, dy, dx));
+  }
   if (maxValue !== 6) return `maxValue ${maxValue}`;
-  return elementwise(layer.name, inShape, (x, y) => addon.unary(addon.unaryOps.Relu6, x, y), (x, dy, dx) => {
-    // ClipByValue's gradient (dy where 0 ≤ relu(x) ≤ 6) after Relu's (dy · step(x)).
-    for (let i = 0; i < x.length; i++) {
-      const v = x[i];
-      const r = v > 0 ? dy[i] : v !== v ? NaN : dy[i] * 0;
-      dx[i] = v <= 6 || v !== v ? r : 0;
-    }
-  });
+  return elementwise(layer.name, inShape, (x, y) => addon.unary(addon.unaryOps.Relu6, x, y), (x, dy, dx) => addon.reluGrad(x, dy, dx, 6));
 };
 
-/** LeakyReLU: tf.leakyRelu; its gradient dy where x > 0, else dy · alpha in float32. */
+/** LeakyReLU: tf.leakyRelu; its gradient dy where x > 0, else dy·alpha in float32. */
 const leakyReLU: Handler = (layer, inShape, addon) => {
   const alpha = layer.getConfig().alpha as number;
-  const a32 = Math.fround(alpha);
-  return elementwise(layer.name, inShape, (x, y) => addon.unary(addon.unaryOps.LeakyRelu, x, y, alpha), (x, dy, dx) => {
-    for (let i = 0; i < x.length; i++) dx[i] = x[i] > 0 ? dy[i] : Math.fround(dy[i] * a32);
-  });
+  return elementwise(layer.name, inShape, (x, y) => addon.unary(addon.unaryOps.LeakyRelu, x, y, alpha),
+    (x, dy, dx) => addon.leakyReluGrad(x, dy, dx, alpha));
 };
 
 /** Activation('relu') and Activation('linear'). */
@@ -401,7 +385,9 @@ const activation: Handler = (layer, inShape, addon) => {
     return {name: layer.name, outShape: [...inShape], alias: true, params: [],
       bind: () => ({forward: () => undefined, backward: () => undefined})};
   }
-  if (a === 'relu') return elementwise(layer.name, inShape, (x, y) => addon.unary(addon.unaryOps.Relu, x, y), reluGrad);
+  if (a === 'relu') {
+    return elementwise(layer.name, inShape, (x, y) => addon.unary(addon.unaryOps.Relu, x, y), (x, dy, dx) => addon.reluGrad(x, dy, dx));
+  }
   return `activation ${String(a)}`;
 };
 
