@@ -68,7 +68,7 @@ function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol
   expect(diff, `${what}: max diff ${diff} at scale ${scale}`).toBeLessThanOrEqual(tol * Math.max(scale, 1e-30));
 }
 
-function compare(name: string, terms: LossTerm[], options: {n?: number; steps?: number; hooks?: () => TrainHook[]} = {}): void {
+function compare(name: string, terms: LossTerm[], options: {n?: number; steps?: number; hooks?: (m: tfl.LayersModel) => TrainHook[]} = {}): void {
   const shape = SHAPES[name];
   const {n = 8, steps = 10} = options;
   const b = batches(shape, n, steps, 7);
@@ -78,8 +78,8 @@ function compare(name: string, terms: LossTerm[], options: {n?: number; steps?: 
   b.teacher[steps - 1] = b.teacher[steps - 1].subarray(0, (n - 3) * 10);
   const tapeModel = createModel(name, {inputShape: shape, numClasses: 10, seed: 3});
   const compiledModel = createModel(name, {inputShape: shape, numClasses: 10, seed: 3});
-  const tape = train(tapeModel, b, shape, {terms, compiled: false, hooks: options.hooks?.()});
-  const compiled = train(compiledModel, b, shape, {terms, compiled: true, hooks: options.hooks?.()});
+  const tape = train(tapeModel, b, shape, {terms, compiled: false, hooks: options.hooks?.(tapeModel)});
+  const compiled = train(compiledModel, b, shape, {terms, compiled: true, hooks: options.hooks?.(compiledModel)});
   expect(tape.reason).toBe('HAFIF_COMPILED=0');
   expect(compiled.reason).toBeNull();
   compiled.logs.forEach((l, i) => {
@@ -125,4 +125,96 @@ describe.skipIf(tf.getBackend() !== 'native')('compiled training step', () => {
     ]);
     compare('keras-student', [{kind: 'cross-entropy', weight: 0.5}, {kind: 'mse', weight: 0.5, name: 'mse'}]);
   }, 120_000);
+
+  it('keeps the hooks: beforeForward sees every step, afterUpdate masks hold (as pruning applies them)', () => {
+    const calls: number[] = [];
+    // Zeros every other weight of each kernel after each update, and the moments there, as the pruner does.
+    const masking = (model: tfl.LayersModel): TrainHook[] => [{
+      beforeForward: (ctx) => void calls.push(ctx.step),
+      afterUpdate: (ctx) => {
+        for (const w of model.trainableWeights) {
+          if (!w.name.includes('kernel')) continue;
+          const v = w.read() as tf.Variable;
+          const values = v.dataSync().map((x, i) => (i % 2 === 0 ? 0 : x));
+          const t = tf.tensor(values, v.shape);
+          v.assign(t);
+          t.dispose();
+          const mv = (ctx.optimizer as HostAdam).momentsOf(v.name);
+          if (mv) for (let i = 0; i < mv.m.length; i += 2) mv.m[i] = mv.v[i] = 0;
+        }
+      },
+    }];
+    compare('mobile-student', [{kind: 'cross-entropy'}], {hooks: masking});
+    expect(calls).toEqual([...Array(10).keys(), ...Array(10).keys()]);
+    // The masked weights are exactly 0 after the compiled steps.
+    const fresh = createModel('cifar-student', {inputShape: [32, 32, 3], numClasses: 10, seed: 3});
+    const b = batches([32, 32, 3], 4, 3, 1);
+    const r = train(fresh, b, [32, 32, 3], {terms: [{kind: 'cross-entropy'}], compiled: true, hooks: masking(fresh)});
+    expect(r.reason).toBeNull();
+    for (const w of fresh.trainableWeights) {
+      if (!w.name.includes('kernel')) continue;
+      const v = w.read().dataSync();
+      for (let i = 0; i < v.length; i += 2) expect(v[i]).toBe(0);
+    }
+    fresh.dispose();
+    r.optimizer.dispose();
+  }, 120_000);
+
+  it('falls back to the tape, silently, for what it does not compile', () => {
+    const shape = [8, 8, 1] as const;
+    const withDropout = tfl.sequential({layers: [
+      tfl.layers.conv2d({inputShape: [...shape], filters: 4, kernelSize: 3, activation: 'relu'}),
+      tfl.layers.dropout({rate: 0.5}),
+      tfl.layers.flatten(),
+      tfl.layers.dense({units: 10}),
+    ]});
+    const b = batches(shape, 4, 2, 2);
+    const ce: LossTerm[] = [{kind: 'cross-entropy'}];
+    const r1 = train(withDropout, b, shape, {terms: ce, compiled: true});
+    expect(r1.reason).toMatch(/Dropout has no compiled handler/);
+    expect(Number.isFinite(r1.logs[1].loss)).toBe(true);
+    r1.optimizer.dispose();
+    const plain = tfl.sequential({layers: [tfl.layers.flatten({inputShape: [...shape]}), tfl.layers.dense({units: 10})]});
+    const reasons = [
+      train(plain, b, shape, {terms: ce, compiled: true, optimizer: tf.train.adam(1e-3)}),
+      train(plain, b, shape, {terms: ce, compiled: true, hooks: [{afterGradients: () => undefined}]}),
+      train(plain, b, shape, {terms: [{kind: 'custom', name: 'c', fn: ({logits}) => tf.mean(logits)}], compiled: true}),
+    ].map((r) => {
+      r.optimizer.dispose();
+      return r.reason;
+    });
+    expect(reasons).toEqual(['optimizer Adam (only HostAdam)', 'a hook reads the gradients', 'custom loss term c']);
+    const input = tfl.input({shape: [...shape]});
+    const functional = tfl.model({inputs: input, outputs: tfl.layers.dense({units: 10}).apply(tfl.layers.flatten().apply(input)) as tfl.SymbolicTensor});
+    const r2 = train(functional, b, shape, {terms: ce, compiled: true});
+    expect(r2.reason).toBe('a Model, not a Sequential model');
+    r2.optimizer.dispose();
+    for (const m of [withDropout, plain, functional]) m.dispose();
+  });
+
+  it('hands batches to the tape on another backend', async () => {
+    const shape = [8, 8, 1] as const;
+    const make = () => tfl.sequential({layers: [
+      tfl.layers.conv2d({inputShape: [...shape], filters: 4, kernelSize: 3, activation: 'relu', kernelInitializer: tfl.initializers.glorotUniform({seed: 1})}),
+      tfl.layers.flatten(),
+      tfl.layers.dense({units: 10, kernelInitializer: tfl.initializers.glorotUniform({seed: 2})}),
+    ]});
+    const b = batches(shape, 4, 3, 5);
+    const ce: LossTerm[] = [{kind: 'cross-entropy'}];
+    await tf.setBackend('cpu');
+    try {
+      const a = make(), c = make();
+      const ra = train(a, b, shape, {terms: ce, compiled: true});
+      const rc = train(c, b, shape, {terms: ce, compiled: false});
+      expect(ra.reason).toBeNull();
+      expect(ra.logs).toEqual(rc.logs);
+      a.weights.forEach((w, i) => expect(w.read().dataSync()).toEqual(c.weights[i].read().dataSync()));
+      a.dispose();
+      c.dispose();
+      ra.optimizer.dispose();
+      rc.optimizer.dispose();
+    } finally {
+      await tf.setBackend('native');
+    }
+  });
 });

@@ -89,7 +89,7 @@ export class Plan {
  * else gives the reason, naming the layer.
  */
 export function compileSequential(model: tfl.LayersModel, addon: NativeAddon): CompileResult {
-  if (model.getClassName() !== 'Sequential') return {reason: `${model.getClassName()} model (not Sequential)`};
+  if (model.getClassName() !== 'Sequential') return {reason: `a ${model.getClassName()}, not a Sequential model`};
   if (model.inputs.length !== 1 || model.outputs.length !== 1) return {reason: 'not one input and one output'};
   const inShape = model.inputs[0].shape.slice(1);
   if (inShape.some((d) => d == null) || model.inputs[0].dtype !== 'float32') {
