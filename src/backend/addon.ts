@@ -115,6 +115,14 @@ export interface NativeAddon {
   reluGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, maxValue?: number | null): void;
   /** dx = dy where x > 0, else dy·alpha in float32 (tfjs' LeakyRelu gradient). */
   leakyReluGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, alpha: number): void;
+  // -- pool positions --
+  /**
+   * maxPool's y, and pos[i] = the index within its image ((r·inW + q)·C + c) of the input y[i] is
+   * (-1 for a window without a maximum); same geom as maxPool.
+   */
+  maxPoolPositions(x: Float32Array, y: Float32Array, pos: Int32Array, geom: number[]): void;
+  /** maxPoolGrad from the positions maxPoolPositions wrote. */
+  maxPoolGradPositions(pos: Int32Array, dy: Float32Array, dx: Float32Array, geom: number[]): void;
   [name: string]: unknown;
 }
 

@@ -290,11 +290,13 @@ function pooling(kind: 'max' | 'avg'): Handler {
       name: layer.name, outShape, alias: false, params: [],
       bind(n) {
         const geom = (geometry(n) as {geom: number[]}).geom;
-        return kind === 'max'
+        // The forward keeps where each maximum was; the backward scatters dy there.
+        const pos = kind === 'max' ? new Int32Array(n * size(outShape)) : null;
+        return pos
           ? {
-              forward: (x, y) => addon.maxPool(x, y, geom),
-              backward: (x, _y, dy, dx) => {
-                if (dx) addon.maxPoolGrad(x, dy, dx, geom);
+              forward: (x, y) => addon.maxPoolPositions(x, y, pos, geom),
+              backward: (_x, _y, dy, dx) => {
+                if (dx) addon.maxPoolGradPositions(pos, dy, dx, geom);
               },
             }
           : {
