@@ -47,7 +47,11 @@
         "native/optim.cc",
         "native/bind_optim.cc",
         "native/batchnorm.cc",
-        "native/bind_batchnorm.cc"
+        "native/bind_batchnorm.cc",
+        "native/activation_grad.cc",
+        "native/bind_activation_grad.cc",
+        "native/pool_positions.cc",
+        "native/bind_pool_positions.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_CPP_EXCEPTIONS_ALL"],

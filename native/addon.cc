@@ -20,6 +20,8 @@ void InitElementwise(Napi::Env env, Napi::Object exports);
 void InitReduce(Napi::Env env, Napi::Object exports);
 void InitOptim(Napi::Env env, Napi::Object exports);
 void InitBatchNorm(Napi::Env env, Napi::Object exports);
+void InitActivationGrad(Napi::Env env, Napi::Object exports);
+void InitPoolPositions(Napi::Env env, Napi::Object exports);
 }  // namespace hafif
 
 namespace {
@@ -72,6 +74,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   hafif::InitReduce(env, exports);
   hafif::InitOptim(env, exports);
   hafif::InitBatchNorm(env, exports);
+  hafif::InitActivationGrad(env, exports);
+  hafif::InitPoolPositions(env, exports);
   return exports;
 }
 

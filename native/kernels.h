@@ -206,4 +206,19 @@ bool conv_winograd_enabled();
 void conv2d_winograd(const ConvGeom& g, const float* x, const float* w, const float* bias, float* y);
 void conv2d_backprop_input_winograd(const ConvGeom& g, const float* dy, const float* w, float* dx);
 void conv2d_backprop_filter_winograd(const ConvGeom& g, const float* x, const float* dy, float* dw);
+// ---- activation_grad.cc ----
+// dx = dy·step(x) as tfjs' Relu gradient (NaN where x is NaN), and 0 where x > max_value
+// (ReLU(maxValue): ClipByValue's gradient after Relu's); max_value = +inf for plain ReLU.
+void relu_grad(const float* x, const float* dy, float* dx, int64_t n, float max_value);
+// dx = dy where x > 0, else dy·alpha (tfjs' LeakyRelu gradient).
+void leaky_relu_grad(const float* x, const float* dy, float* dx, int64_t n, float alpha);
+}  // namespace hafif
+
+namespace hafif {
+// ---- pool_positions.cc ----
+// max_pool's y, and pos[i] = the index within its image ((r·inW + q)·C + c) of the element y[i] is, -1
+// when the window has no maximum (empty, or only NaN / -inf).
+void max_pool_positions(const Pool2DGeom& g, const float* x, float* y, int32_t* pos);
+// max_pool_grad from those positions (every pos in [-1, inH·inW·C)).
+void max_pool_grad_positions(const Pool2DGeom& g, const int32_t* pos, const float* dy, float* dx);
 }  // namespace hafif

@@ -125,6 +125,22 @@ export interface NativeAddon {
   batchNormTrainGrad(dy: Float32Array, x: Float32Array, mean: Float32Array, variance: Float32Array,
     scale: Float32Array | null, dmean: Float32Array | null, dvar: Float32Array | null, dx: Float32Array,
     dscale: Float32Array | null, doffset: Float32Array | null, channels: number, epsilon: number): void;
+  // -- activation grad --
+  /**
+   * dx = dy·step(x) as tfjs' Relu gradient (NaN where x is NaN), and 0 where x > maxValue
+   * (ReLU(maxValue): ClipByValue's gradient after Relu's). dx may be dy.
+   */
+  reluGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, maxValue?: number | null): void;
+  /** dx = dy where x > 0, else dy·alpha in float32 (tfjs' LeakyRelu gradient). */
+  leakyReluGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, alpha: number): void;
+  // -- pool positions --
+  /**
+   * maxPool's y, and pos[i] = the index within its image ((r·inW + q)·C + c) of the input y[i] is
+   * (-1 for a window without a maximum); same geom as maxPool.
+   */
+  maxPoolPositions(x: Float32Array, y: Float32Array, pos: Int32Array, geom: number[]): void;
+  /** maxPoolGrad from the positions maxPoolPositions wrote. */
+  maxPoolGradPositions(pos: Int32Array, dy: Float32Array, dx: Float32Array, geom: number[]): void;
   [name: string]: unknown;
 }
 

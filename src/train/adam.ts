@@ -82,6 +82,25 @@ export class HostAdam extends tf.Optimizer {
     const entries: [string, tf.Tensor][] = Array.isArray(variableGradients)
       ? variableGradients.map(({name, tensor}) => [name, tensor])
       : Object.entries(variableGradients);
+    const updates: {variable: tf.Variable; grad: Float32Array}[] = [];
+    for (const [name, grad] of entries) {
+      if (grad == null) continue;
+      const variable = tf.engine().registeredVariables[name];
+      if (variable == null) throw new Error(`HostAdam: no variable named ${name}`);
+      const g = grad.dataSync();
+      if (!(g instanceof Float32Array) || g.length !== variable.size) {
+        throw new Error(`HostAdam: gradient of ${name} has shape [${grad.shape}], expected float32 [${variable.shape}]`);
+      }
+      updates.push({variable, grad: g});
+    }
+    this.applyHostGradients(updates);
+  }
+
+  /**
+   * One update from gradients held in host arrays (the compiled training step's), in the order
+   * given; the same update as {@link applyGradients}. The arrays are only read.
+   */
+  applyHostGradients(updates: readonly {readonly variable: tf.Variable; readonly grad: Float32Array}[]): void {
     this.step++;
     const {learningRate: lr, beta1: b1, beta2: b2, epsilon: eps} = this;
     // lr·m̂/(sqrt(v̂) + ε) with m̂ = m/bc1, v̂ = v/bc2, rearranged to one division per weight.
@@ -89,15 +108,12 @@ export class HostAdam extends tf.Optimizer {
     const invSqrtBc2 = 1 / Math.sqrt(1 - Math.pow(b2, this.step));
     const c1 = 1 - b1;
     const c2 = 1 - b2;
-    for (const [name, grad] of entries) {
-      if (grad == null) continue;
-      const variable = tf.engine().registeredVariables[name];
-      if (variable == null) throw new Error(`HostAdam: no variable named ${name}`);
+    for (const {variable, grad: g} of updates) {
+      const name = variable.name;
       if (variable.dtype !== 'float32') throw new Error(`HostAdam: variable ${name} is ${variable.dtype}, expected float32`);
-      const g = grad.dataSync();
       let w = variable.dataSync();
-      if (!(g instanceof Float32Array) || !(w instanceof Float32Array) || g.length !== w.length) {
-        throw new Error(`HostAdam: gradient of ${name} has shape [${grad.shape}], expected float32 [${variable.shape}]`);
+      if (!(w instanceof Float32Array) || g.length !== w.length) {
+        throw new Error(`HostAdam: gradient of ${name} has ${g.length} values, expected float32 [${variable.shape}]`);
       }
       let state = this.moments.get(name);
       if (state == null) {

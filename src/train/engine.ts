@@ -8,19 +8,15 @@ import '@tensorflow/tfjs-layers'; // registers the gradients tfjs-core alone lac
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
-import {
-  asLogits,
-  crossEntropyHost,
-  distillationKL,
-  distillationKLHost,
-  distillationMSE,
-  logitMseHost,
-  sparseCategoricalCrossentropy,
-} from '../losses/index.js';
+import {asLogits, distillationKL, distillationMSE, sparseCategoricalCrossentropy} from '../losses/index.js';
 import type {OutputKind} from '../losses/index.js';
 import {deriveSeed, mulberry32, permutation} from '../util/random.js';
 import {UsageError} from '../util/registry.js';
 import {HostExamples, range} from './examples.js';
+import {compiledStep} from './compiled/index.js';
+import {fusedTerms, hostAccuracy} from './fused_terms.js';
+
+export {hostAccuracy} from './fused_terms.js';
 
 /** Named numbers reported by a step or an epoch (loss, accuracy, ...). */
 export type Logs = Record<string, number>;
@@ -162,7 +158,7 @@ export function createTrainStep(options: TrainStepOptions): StepFn {
   const forward = (x: tf.Tensor) => asLogits(model.apply(x, {training: true}) as tf.Tensor, outputs);
   const fused = terms.every((t) => t.kind !== 'custom');
   const loss = fused ? fusedLoss(forward, terms, teacher, accuracy) : genericLoss(forward, terms, teacher, accuracy);
-  return (batch, ctx) => {
+  const tape: StepFn = (batch, ctx) => {
     for (const h of hooks) h.beforeForward?.(ctx);
     const logs: Logs = {};
     const {value, grads} = tf.variableGrads(() => loss(batch, logs), vars);
@@ -185,6 +181,24 @@ export function createTrainStep(options: TrainStepOptions): StepFn {
     for (const h of hooks) h.afterUpdate?.(ctx);
     return logs;
   };
+  // A Sequential model of known layers trained with HostAdam on built-in terms runs natively, off
+  // the tape (./compiled); anything else, or HAFIF_COMPILED=0, takes the tape step.
+  const compiled = compiledStep({model, optimizer, terms, outputs, teacher, hooks, accuracy, tape});
+  const step = compiled.step ?? tape;
+  compiledReasons.set(step, compiled.reason);
+  return step;
+}
+
+const compiledReasons = new WeakMap<StepFn, string | null>();
+
+/**
+ * Why a step of {@link createTrainStep} runs on the tape ('HAFIF_COMPILED=0', 'layer d1:
+ * Dropout has no compiled handler', ...), or null when it runs compiled.
+ */
+export function tapeReason(step: StepFn): string | null {
+  const r = compiledReasons.get(step);
+  if (r === undefined) throw new Error('tapeReason: not a step made by createTrainStep');
+  return r;
 }
 
 type LossFn = (batch: Batch, logs: Logs) => tf.Scalar;
@@ -204,38 +218,9 @@ function fusedLoss(
     const t = teacher?.(batch);
     const logits = forward(batch.x);
     return hostLoss(logits, (z, n, c) => {
-      if (t != null && t.length !== n * c) {
-        throw new Error(`training step: teacher logits have ${t.length} values, expected ${n}×${c}`);
-      }
-      let grad: Float32Array | null = null;
-      let total = 0;
-      const out: Logs = {};
-      for (const term of terms) {
-        const w = term.weight ?? 1;
-        let r: {loss: number; g: Float32Array};
-        if (term.kind === 'cross-entropy') {
-          const ce = crossEntropyHost(labels, z, n, c, w);
-          r = {loss: ce.loss, g: ce.grad as Float32Array};
-        } else if (term.kind === 'kl') {
-          const kd = distillationKLHost(t as Float32Array, z, n, c, term.temperature, w);
-          r = {loss: kd.loss, g: kd.gradStudent as Float32Array};
-        } else if (term.kind === 'mse') {
-          const m = logitMseHost(t as Float32Array, z, n, c, w);
-          r = {loss: m.loss, g: m.gradStudent as Float32Array};
-        } else {
-          throw new Error('custom terms take the generic path');
-        }
-        if (grad == null) grad = r.g;
-        else for (let i = 0; i < grad.length; i++) grad[i] += r.g[i];
-        // A single term of weight 1 is its own total (no rounding through w · loss).
-        total = terms.length === 1 && w === 1 ? r.loss : total + w * r.loss;
-        if (term.name) out[term.name] = r.loss;
-      }
-      out.loss = total;
-      const result = {loss: total, grad: grad as Float32Array, logs: out};
-      if (withAccuracy) out.accuracy = hostAccuracy(labels, z, n, c);
-      Object.assign(logs, out);
-      return result;
+      const r = fusedTerms(terms, labels, t, z, n, c, withAccuracy);
+      Object.assign(logs, r.logs);
+      return r;
     });
   };
 }
@@ -322,17 +307,6 @@ export function hostLoss(logits: tf.Tensor, compute: (z: Float32Array, n: number
 export function batchAccuracy(labels: tf.Tensor, logits: tf.Tensor): number {
   const n = logits.shape[0];
   return hostAccuracy(labels.dataSync(), logits.dataSync(), n, logits.size / n);
-}
-
-/** {@link batchAccuracy} over host arrays: labels [n], logits [n, c]. */
-export function hostAccuracy(y: ArrayLike<number>, z: ArrayLike<number>, n: number, c: number): number {
-  let correct = 0;
-  for (let i = 0; i < n; i++) {
-    let best = 0;
-    for (let j = 1; j < c; j++) if (z[i * c + j] > z[i * c + best]) best = j;
-    if (best === y[i]) correct++;
-  }
-  return correct / n;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ export {
   createTrainStep,
   hostAccuracy,
   hostLoss,
+  tapeReason,
   trainableVariables,
   trainLoop,
   TrainingAborted,

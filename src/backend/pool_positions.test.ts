@@ -1,0 +1,65 @@
+// The addon's maxPoolPositions / maxPoolGradPositions against tf.maxPool and its gradient through
+// tf.grad on the cpu backend (the reference), over window sizes, strides and paddings, with ties,
+// NaN and -Infinity in the input.
+import * as tf from '@tensorflow/tfjs-core';
+import {describe, expect, it} from 'vitest';
+
+import './index.js';
+import {addon} from './addon.js';
+import {poolGeometry} from './kernels/pool_geometry.js';
+import {checkLeaks, expectClose, on} from './kernels/test_util.js';
+
+/** expectClose, with infinities required to match exactly. */
+function expectSame(name: string, got: Float32Array, want: Float32Array): void {
+  const finite = (v: Float32Array) => v.map((e, i) => (Number.isFinite(want[i]) ? e : 0));
+  want.forEach((w, i) => {
+    if (w === Infinity || w === -Infinity) expect(got[i], `${name} [${i}]`).toBe(w);
+  });
+  expectClose(name, finite(got), finite(want));
+}
+
+const CASES: {shape: [number, number, number, number]; f: number; s: number; pad: 'same' | 'valid'}[] = [
+  {shape: [2, 8, 8, 3], f: 2, s: 2, pad: 'valid'},
+  {shape: [2, 7, 7, 5], f: 2, s: 1, pad: 'same'},
+  {shape: [3, 9, 6, 4], f: 3, s: 2, pad: 'same'},
+  {shape: [1, 5, 7, 2], f: 3, s: 1, pad: 'valid'},
+  {shape: [2, 6, 6, 17], f: 2, s: 3, pad: 'same'},
+];
+
+describe.skipIf(addon == null)('max pooling with positions (native)', () => {
+  checkLeaks();
+  const a = addon as NonNullable<typeof addon>;
+
+  for (const {shape, f, s, pad} of CASES) {
+    it(`forward and gradient on [${shape}], ${f}×${f} stride ${s} ${pad}`, async () => {
+      const size = shape.reduce((p, d) => p * d, 1);
+      // Few distinct values, so windows have ties; some NaN and -Infinity.
+      const x = Float32Array.from({length: size}, (_, i) => (i % 37 === 5 ? NaN : i % 29 === 3 ? -Infinity : ((i * 7919) % 13) - 6));
+      const g = poolGeometry({dataId: {}, shape, dtype: 'float32'}, {filterSize: f, strides: s, pad});
+      if (g == null) throw new Error('no geometry');
+      const outShape = g.info.outShape;
+      const outSize = outShape.reduce((p, d) => p * d, 1);
+      const dy = Float32Array.from({length: outSize}, (_, i) => ((i * 104729) % 17) / 7 - 1.1);
+      const [wantY, wantDx] = await on('cpu', () => {
+        const xt = tf.tensor4d(x, shape);
+        const pool = (t: tf.Tensor) => tf.maxPool(t as tf.Tensor4D, f, s, pad);
+        return [pool(xt), tf.grad(pool)(xt, tf.tensor4d(dy, outShape as [number, number, number, number]))];
+      });
+      const y = new Float32Array(outSize), pos = new Int32Array(outSize), dx = new Float32Array(size);
+      a.maxPoolPositions(x, y, pos, g.geom);
+      a.maxPoolGradPositions(pos, dy, dx, g.geom);
+      expectSame('y', y, wantY.values);
+      expectSame('dx', dx, wantDx.values);
+    });
+  }
+
+  it('rejects positions outside the image and arrays of the wrong size', () => {
+    const g = poolGeometry({dataId: {}, shape: [1, 4, 4, 1], dtype: 'float32'}, {filterSize: 2, strides: 2, pad: 'valid'});
+    const geom = (g as {geom: number[]}).geom;
+    const pos = new Int32Array([0, 1, 16, 3]);
+    expect(() => a.maxPoolGradPositions(pos, new Float32Array(4), new Float32Array(16), geom))
+      .toThrow('maxPoolGradPositions: pos[2] = 16 is outside [-1, 16)');
+    expect(() => a.maxPoolPositions(new Float32Array(16), new Float32Array(4), new Int32Array(3), geom))
+      .toThrow('maxPoolPositions: pos has 3 elements, expected output size 4');
+  });
+});
