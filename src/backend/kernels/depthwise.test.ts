@@ -128,7 +128,7 @@ describe('native depthwise conv kernels', () => {
       const channels = shape[3];
       const xv = randoms(size(shape), 10).map((v) => v * 4), fv = randoms(9 * channels, 11), bv = randoms(channels, 12);
       const cpu = await on('cpu', () => {
-        const y = tf.add(tf.depthwiseConv2d(tf.tensor4d(xv, shape), tf.tensor4d(fv, [3, 3, channels, 1]), stride, 'same'),
+        const y = tf.add(tf.depthwiseConv2d(tf.tensor4d(xv, [...shape]), tf.tensor4d(fv, [3, 3, channels, 1]), stride, 'same'),
           tf.tensor1d(bv));
         const a = {relu: tf.relu, relu6: tf.relu6, elu: tf.elu, sigmoid: tf.sigmoid, linear: (t: tf.Tensor) => t,
           leakyrelu: (t: tf.Tensor) => tf.leakyRelu(t, 0.3)}[act];
