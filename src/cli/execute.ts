@@ -6,7 +6,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 
 import type {BackendName} from '../backend/index.js';
 import type {Dataset} from '../data/index.js';
-import {comparisonTable, runExperiment, type ExperimentReport, type ExperimentSettings, type PhaseName} from '../experiment/index.js';
+import {comparisonTable, expectedGainNote, runExperiment, type ExperimentReport, type ExperimentSettings, type PhaseName} from '../experiment/index.js';
 import {modelFiles} from '../io/index.js';
 import {writeReport} from '../report/index.js';
 import {writeFileAtomic} from '../util/atomic.js';
@@ -85,6 +85,10 @@ export async function execute(o: ExecuteOptions): Promise<ExperimentReport> {
     reporter.event({event: 'results', results, ...(report ? {report: report.html} : {})});
   } else {
     process.stdout.write(comparisonTable(results, {style: colourEnabled(process.stdout) ? 'color' : 'plain'}) + '\n');
+    const d = runs.find((r) => r.name === 'distilled');
+    const sc = runs.find((r) => r.name === 'scratch');
+    const note = expectedGainNote(o.settings, data.name, data.train.count, d && sc ? 100 * (d.testAccuracy - sc.testAccuracy) : null);
+    if (note) process.stdout.write(`${note}\n`);
     process.stdout.write(`results: ${path.join(out, 'results.json')}; models: ${runs.map((r) => path.join(out, r.name)).join(', ')}\n`);
     if (report) process.stdout.write(`report: ${report.html}\n`);
   }

@@ -1,5 +1,5 @@
 // The experiment as a library: settings, phases, results and the comparison table.
-export {COMPRESS_DEFAULTS, KERAS_SETTINGS, RECOMMENDED_SETTINGS, defaultModels} from './settings.js';
+export {COMPRESS_DEFAULTS, KERAS_SETTINGS, RECOMMENDED_EVIDENCE, RECOMMENDED_SETTINGS, defaultModels, expectedGainNote} from './settings.js';
 export type {ExperimentSettings} from './settings.js';
 export {comparisonTable, summarize} from './results.js';
 export type {ExperimentReport, RunResult} from './results.js';
