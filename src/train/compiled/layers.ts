@@ -81,32 +81,48 @@ function rank3(inShape: readonly number[], what: string): string | null {
   return inShape.length === 3 ? null : `${what} needs an input of rank 4, got [null, ${inShape}]`;
 }
 
-/** Conv2D: tf.fused.conv2d (Conv2D → add bias → Relu under the tape) and its gradients. */
-const conv2d: Handler = (layer, inShape, addon) => {
+/** What Conv2D and DepthwiseConv2D share: their checks, kernel, bias, output shape and geometry per batch size. */
+function convSetup(layer: tfl.layers.Layer, inShape: readonly number[], kernelName: string, what: string, depthwise: boolean) {
   const c = layer.getConfig();
   const act = activationOf(c);
-  const kernel = variableOf(layer, 'kernel');
+  const kernel = variableOf(layer, kernelName);
   const strides = pair(c.strides), dilations = pair(c.dilationRate);
-  const bad = rank3(inShape, 'Conv2D');
+  const bad = rank3(inShape, what);
   if (bad) return bad;
   if (act == null) return `activation ${String(c.activation)}`;
   if (!channelsLast(c)) return 'channelsFirst';
   if (kernel == null || strides == null || dilations == null) return 'unexpected configuration';
   if (c.padding !== 'same' && c.padding !== 'valid') return `padding ${String(c.padding)}`;
-  const bias = c.useBias ? variableOf(layer, 'bias') : null;
   const pad = c.padding;
+  const bias = c.useBias ? variableOf(layer, 'bias') : null;
   const fshape = kernel.shape as [number, number, number, number];
-  const info1 = backend_util.computeConv2DInfo([1, inShape[0], inShape[1], inShape[2]], fshape, strides, dilations, pad,
-    undefined, false, 'channelsLast');
-  const outShape = [info1.outHeight, info1.outWidth, info1.outChannels];
+  const infoFor = (n: number) => backend_util.computeConv2DInfo([n, inShape[0], inShape[1], inShape[2]], fshape, strides,
+    dilations, pad, undefined, depthwise, 'channelsLast');
+  const info1 = infoFor(1);
   const kp = param(kernel);
-  const bp = bias == null ? null : param(bias);
+  return {act, kernel, bias, kp, bp: bias == null ? null : param(bias), infoFor,
+    outShape: [info1.outHeight, info1.outWidth, info1.outChannels]};
+}
+
+/**
+ * The gradient before the activation: tfjs' Relu gradient from the output (y > 0 exactly where
+ * the pre-activation is) into `dAct`, or `dy` itself for a linear layer.
+ */
+function preActivationGrad(addon: NativeAddon, dAct: Float32Array | null, y: Float32Array, dy: Float32Array): Float32Array {
+  if (dAct == null) return dy;
+  addon.reluGrad(y, dy, dAct);
+  return dAct;
+}
+
+/** Conv2D: tf.fused.conv2d (Conv2D → add bias → Relu under the tape) and its gradients. */
+const conv2d: Handler = (layer, inShape, addon) => {
+  const setup = convSetup(layer, inShape, 'kernel', 'Conv2D', false);
+  if (typeof setup === 'string') return setup;
+  const {act, kernel, bias, kp, bp, infoFor, outShape} = setup;
   return {
     name: layer.name, outShape, alias: false, params: bp ? [kp, bp] : [kp],
     bind(n) {
-      const info = backend_util.computeConv2DInfo([n, inShape[0], inShape[1], inShape[2]], fshape, strides, dilations, pad,
-        undefined, false, 'channelsLast');
-      const geom = convGeometry(info);
+      const geom = convGeometry(infoFor(n));
       const rows = n * size(outShape);
       const dAct = act === 'relu' ? new Float32Array(rows) : null;
       return {
@@ -114,12 +130,7 @@ const conv2d: Handler = (layer, inShape, addon) => {
           addon.conv2d(x, read(kernel), bias ? read(bias) : null, y, geom, act);
         },
         backward(x, y, dy, dx, read) {
-          let d = dy;
-          if (dAct) {
-            // tfjs' Relu gradient from the output: y > 0 exactly where the pre-activation is.
-            addon.reluGrad(y, dy, dAct);
-            d = dAct;
-          }
+          const d = preActivationGrad(addon, dAct, y, dy);
           if (bp) addon.sum(d, bp.grad, [1, rows / outShape[2], outShape[2]]);
           addon.conv2dBackpropFilter(x, d, kp.grad, geom);
           if (dx) addon.conv2dBackpropInput(d, read(kernel), dx, geom);
@@ -131,26 +142,10 @@ const conv2d: Handler = (layer, inShape, addon) => {
 
 /** DepthwiseConv2D: tf.depthwiseConv2d, then bias and activation as separate ops. */
 const depthwiseConv2d: Handler = (layer, inShape, addon) => {
-  const c = layer.getConfig();
-  const act = activationOf(c);
-  const kernel = variableOf(layer, 'depthwiseKernel');
-  const strides = pair(c.strides), dilations = pair(c.dilationRate);
-  const bad = rank3(inShape, 'DepthwiseConv2D');
-  if (bad) return bad;
-  if (act == null) return `activation ${String(c.activation)}`;
-  if (!channelsLast(c)) return 'channelsFirst';
-  if (kernel == null || strides == null || dilations == null) return 'unexpected configuration';
-  if (c.padding !== 'same' && c.padding !== 'valid') return `padding ${String(c.padding)}`;
-  const bias = c.useBias ? variableOf(layer, 'bias') : null;
-  const pad = c.padding;
-  const fshape = kernel.shape as [number, number, number, number];
-  const infoFor = (n: number) => backend_util.computeConv2DInfo([n, inShape[0], inShape[1], inShape[2]], fshape, strides,
-    dilations, pad, undefined, true, 'channelsLast');
-  const info1 = infoFor(1);
-  const outShape = [info1.outHeight, info1.outWidth, info1.outChannels];
+  const setup = convSetup(layer, inShape, 'depthwiseKernel', 'DepthwiseConv2D', true);
+  if (typeof setup === 'string') return setup;
+  const {act, kernel, bias, kp, bp, infoFor, outShape} = setup;
   const C = outShape[2];
-  const kp = param(kernel);
-  const bp = bias == null ? null : param(bias);
   return {
     name: layer.name, outShape, alias: false, params: bp ? [kp, bp] : [kp],
     bind(n) {
@@ -167,12 +162,7 @@ const depthwiseConv2d: Handler = (layer, inShape, addon) => {
           if (act === 'relu') addon.unary(addon.unaryOps.Relu, y, y);
         },
         backward(x, y, dy, dx, read) {
-          let d = dy;
-          if (dAct) {
-            // tfjs' Relu gradient from the output: y > 0 exactly where the pre-activation is.
-            addon.reluGrad(y, dy, dAct);
-            d = dAct;
-          }
+          const d = preActivationGrad(addon, dAct, y, dy);
           if (bp) addon.sum(d, bp.grad, [1, rows / C, C]);
           addon.depthwiseConv2dBackpropFilter(x, d, kp.grad, geom);
           if (dx) addon.depthwiseConv2dBackpropInput(d, read(kernel), dx, geom);
@@ -203,12 +193,7 @@ const dense: Handler = (layer, inShape, addon) => {
           addon.fusedMatMul(x, read(kernel), bias ? read(bias) : null, y, [1, 1, n, U, K], false, false, act, 0.2);
         },
         backward(x, y, dy, dx, read) {
-          let d = dy;
-          if (dAct) {
-            // tfjs' Relu gradient from the output: y > 0 exactly where the pre-activation is.
-            addon.reluGrad(y, dy, dAct);
-            d = dAct;
-          }
+          const d = preActivationGrad(addon, dAct, y, dy);
           if (bp) addon.sum(d, bp.grad, [1, n, U]);
           addon.batchMatMul(x, d, kp.grad, [1, 1, K, U, n], true, false);
           if (dx) addon.batchMatMul(d, read(kernel), dx, [1, 1, n, K, U], false, true);
