@@ -7,6 +7,7 @@ import {mulberry32} from '../util/random.js';
 import type {HostArray} from '../train/examples.js';
 import {kerasAdam} from '../train/trainer.js';
 import {Distiller, distillerLoss} from './distiller.js';
+import type {LogitsTeacher, Teacher} from './distiller.js';
 import {distillationKL, distillationMSE, sparseCategoricalCrossentropy} from '../losses/index.js';
 
 const LN2 = Math.log(2);
@@ -265,6 +266,54 @@ describe('Distiller', () => {
     d.dispose();
     teacher.dispose();
     student.dispose();
+  });
+
+  it('an ensemble teaches the mean of its members\' logits, cached or per batch', async () => {
+    const {x, y} = toyData(40, 6);
+    const members = [bnTeacher(1), bnTeacher(7)];
+    // The same mean worked out outside the Distiller: each member's model.predict, averaged.
+    const mean: LogitsTeacher = {
+      inputShape: [4, 4, 1], numClasses: 3,
+      logits: async (rows, count) => tf.tidy(() => {
+        const xb = tf.tensor(rows, [count, 4, 4, 1]);
+        const l = members.map((m) => m.predict(xb) as tf.Tensor);
+        return tf.div(tf.add(l[0], l[1]), 2).dataSync() as Float32Array;
+      }),
+    };
+    const run = async (teacher: Teacher, cacheTeacherLogits: boolean) => {
+      const student = denseStudent(9);
+      const d = new Distiller({teacher, student});
+      d.compile({alpha: 0.2, temperature: 2});
+      const history = await d.fit(x, y, {epochs: 2, batchSize: 8, cacheTeacherLogits});
+      const w = weightsOf(student);
+      d.dispose();
+      student.dispose();
+      return {history, w};
+    };
+    const want = await run(mean, true);
+    const single = await run(members[0], true);
+    for (const cache of [true, false]) {
+      const got = await run(members, cache);
+      for (let e = 0; e < 2; e++) close(got.history[e].distillationLoss, want.history[e].distillationLoss, 1e-5);
+      got.w.forEach((w, i) => w.forEach((v, j) => close(v, want.w[i][j], 1e-4)));
+    }
+    // Not the first member alone.
+    expect(Math.abs(single.history[0].distillationLoss - want.history[0].distillationLoss)).toBeGreaterThan(1e-3);
+    for (const m of members) m.dispose();
+  });
+
+  it('refuses an empty ensemble, a member of the wrong shape, and feature losses on an ensemble', () => {
+    const student = denseStudent(2);
+    const members = [bnTeacher(1), bnTeacher(2, 5)];
+    expect(() => new Distiller({teacher: [], student})).toThrow('a teacher ensemble needs at least one model, got an empty array');
+    expect(() => new Distiller({teacher: members, student})).toThrow(
+      'teacher 1 of the ensemble output shape [null,5] does not match student output shape [null,3]',
+    );
+    const d = new Distiller({teacher: [members[0], bnTeacher(3)], student});
+    expect(() => d.compile({featureLosses: [{kind: 'hint', studentLayer: 'x', teacherLayer: 'y'}]})).toThrow(
+      'feature losses read one teacher\'s layers: the teacher is an ensemble of 2 models',
+    );
+    for (const m of [student, ...members, ...(d.teacher as tfl.LayersModel[]).slice(1)]) m.dispose();
   });
 
   it('validates its configuration, quoting the bad value', async () => {

@@ -36,14 +36,28 @@ export interface LogitsTeacher {
   logits(x: Float32Array, count: number): Promise<Float32Array>;
 }
 
-function isLogitsTeacher(t: tfl.LayersModel | LogitsTeacher): t is LogitsTeacher {
+function isLogitsTeacher(t: Teacher): t is LogitsTeacher {
   return typeof (t as LogitsTeacher).logits === 'function';
 }
 
+function isEnsemble(t: Teacher): t is readonly tfl.LayersModel[] {
+  return Array.isArray(t);
+}
+
+/**
+ * The teacher of a distillation: a trained tfjs model; several, an ensemble whose logits are
+ * averaged (Hinton et al., "Distilling the Knowledge in a Neural Network", 2015, distil an ensemble
+ * into one model); or a {@link LogitsTeacher}.
+ */
+export type Teacher = tfl.LayersModel | readonly tfl.LayersModel[] | LogitsTeacher;
+
 /** The two models of a distillation. */
 export interface DistillerModels {
-  /** Trained already; frozen during distillation. A LogitsTeacher gives logits (teacherOutputs is ignored). */
-  readonly teacher: tfl.LayersModel | LogitsTeacher;
+  /**
+   * Trained already; frozen during distillation. An array is an ensemble: the teacher's logits are
+   * the mean of its members' logits. A LogitsTeacher gives logits (teacherOutputs is ignored).
+   */
+  readonly teacher: Teacher;
   /** Trained by `fit`. */
   readonly student: tfl.LayersModel;
   /** What the teacher outputs; never guessed from its layers. @default 'logits' */
@@ -160,7 +174,9 @@ interface Compiled {
  * const history = await d.fit(x, y, {epochs: 3, batchSize: 32});
  */
 export class Distiller {
-  readonly teacher: tfl.LayersModel | LogitsTeacher;
+  readonly teacher: Teacher;
+  /** The tfjs teacher models (one, or an ensemble's members); empty for a LogitsTeacher. */
+  private readonly members: readonly tfl.LayersModel[];
   readonly student: tfl.LayersModel;
   readonly teacherOutputs: OutputKind;
   readonly studentOutputs: OutputKind;
@@ -171,18 +187,25 @@ export class Distiller {
     checkOutputKind(teacherOutputs);
     checkOutputKind(studentOutputs);
     const external = isLogitsTeacher(teacher);
-    const t = external ? [shapeString([null, teacher.numClasses])] : teacher.outputs.map((o) => shapeString(o.shape));
+    const members = external ? [] : isEnsemble(teacher) ? [...teacher] : [teacher];
+    if (!external && members.length === 0) throw new UsageError('a teacher ensemble needs at least one model, got an empty array');
     const s = student.outputs.map((o) => shapeString(o.shape));
-    if (t.length !== 1 || s.length !== 1 || t[0] !== s[0]) {
-      throw new UsageError(`teacher output shape [${t.join('; ')}] does not match student output shape [${s.join('; ')}]`);
-    }
-    const ti = external ? [shapeString([null, ...teacher.inputShape])] : teacher.inputs.map((i) => shapeString(i.shape));
     const si = student.inputs.map((i) => shapeString(i.shape));
-    if (ti.length !== 1 || si.length !== 1 || ti[0] !== si[0]) {
-      throw new UsageError(`teacher input shape [${ti.join('; ')}] does not match student input shape [${si.join('; ')}]`);
+    const shapes = external
+      ? [{name: 'teacher', t: [shapeString([null, teacher.numClasses])], ti: [shapeString([null, ...teacher.inputShape])]}]
+      : members.map((m, i) => ({name: members.length > 1 ? `teacher ${i} of the ensemble` : 'teacher',
+        t: m.outputs.map((o) => shapeString(o.shape)), ti: m.inputs.map((o) => shapeString(o.shape))}));
+    for (const {name, t, ti} of shapes) {
+      if (t.length !== 1 || s.length !== 1 || t[0] !== s[0]) {
+        throw new UsageError(`${name} output shape [${t.join('; ')}] does not match student output shape [${s.join('; ')}]`);
+      }
+      if (ti.length !== 1 || si.length !== 1 || ti[0] !== si[0]) {
+        throw new UsageError(`${name} input shape [${ti.join('; ')}] does not match student input shape [${si.join('; ')}]`);
+      }
     }
     outputClasses(student, 'student');
     this.teacher = teacher;
+    this.members = members;
     this.student = student;
     this.teacherOutputs = teacherOutputs;
     this.studentOutputs = studentOutputs;
@@ -212,11 +235,13 @@ export class Distiller {
     }
     const featureLosses = options.featureLosses ?? [];
     // Names unknown layers and unmatched shapes now, not at fit.
-    const teacherModel = this.teacher;
-    if (featureLosses.length > 0 && isLogitsTeacher(teacherModel)) {
+    if (featureLosses.length > 0 && isLogitsTeacher(this.teacher)) {
       throw new UsageError('feature losses read the teacher\'s layers: they need a tfjs teacher, not a logits teacher (e.g. an ONNX model)');
     }
-    for (const f of featureLosses) featureTerm(teacherModel as tfl.LayersModel, this.student, f, 0).dispose();
+    if (featureLosses.length > 0 && this.members.length > 1) {
+      throw new UsageError(`feature losses read one teacher's layers: the teacher is an ensemble of ${this.members.length} models`);
+    }
+    for (const f of featureLosses) featureTerm(this.members[0], this.student, f, 0).dispose();
     const labelSmoothing = options.labelSmoothing ?? 0;
     if (!(labelSmoothing >= 0 && labelSmoothing < 1)) throw new UsageError(`label smoothing must be in [0, 1), got ${labelSmoothing}`);
     this.disposeOwnOptimizer();
@@ -269,14 +294,14 @@ export class Distiller {
       lossFn: c.studentLossFn,
       outputs: this.studentOutputs,
     });
-    // The teacher is frozen: one fused predictor (its weights as of now) serves the cache or every step.
-    const fused = isLogitsTeacher(this.teacher) ? null : createPredictor(this.teacher);
+    // The teacher is frozen: one fused predictor per model (its weights as of now) serves the cache or every step.
+    const fused = this.members.map((m) => createPredictor(m));
     const cached = cache ? await this.teacherLogits(examples, evalBatchSize, fused) : null;
     const teacher: TeacherSource = cached
       ? (batch: Batch) => gatherRows(cached, numClasses, batch.indices)
-      : (batch: Batch) => this.teacherValues(batch.x, fused!);
-    // compile() refused feature losses for a logits teacher.
-    const features = c.featureLosses.map((f, i) => featureTerm(this.teacher as tfl.LayersModel, this.student, f, (options.seed ?? 0) + i));
+      : (batch: Batch) => this.teacherValues(batch.x, fused);
+    // compile() refused feature losses for a logits teacher and an ensemble.
+    const features = c.featureLosses.map((f, i) => featureTerm(this.members[0], this.student, f, (options.seed ?? 0) + i));
     const step = createTrainStep({
       model: this.student,
       optimizer: c.optimizer,
@@ -319,13 +344,19 @@ export class Distiller {
     this.compiled = null;
   }
 
-  /** The teacher's logits for `x` (inference mode) through its fused predictor. */
-  private runTeacher(x: tf.Tensor, fused: Predictor): tf.Tensor {
-    return tf.tidy(() => asLogits(fused.predict(x, x.shape[0]), this.teacherOutputs));
+  /**
+   * The teacher's logits for `x` (inference mode) through its fused predictors: an ensemble's are
+   * the mean of its members' logits.
+   */
+  private runTeacher(x: tf.Tensor, fused: readonly Predictor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const logits = fused.map((p) => asLogits(p.predict(x, x.shape[0]), this.teacherOutputs));
+      return logits.length === 1 ? logits[0] : tf.div(tf.addN(logits), logits.length);
+    });
   }
 
   /** The teacher's logits for `x` as a host array. */
-  private teacherValues(x: tf.Tensor, fused: Predictor): Float32Array {
+  private teacherValues(x: tf.Tensor, fused: readonly Predictor[]): Float32Array {
     const t = this.runTeacher(x, fused);
     try {
       return (t.dataSync() as Float32Array).slice(); // a copy: the backend may reuse a disposed tensor's memory
@@ -335,9 +366,9 @@ export class Distiller {
   }
 
   /** Teacher logits of every example, `[count × classes]`, computed in inference batches. */
-  private async teacherLogits(examples: HostExamples, batchSize: number, fused: Predictor | null): Promise<Float32Array> {
+  private async teacherLogits(examples: HostExamples, batchSize: number, fused: readonly Predictor[]): Promise<Float32Array> {
     const teacher = this.teacher;
-    const c = isLogitsTeacher(teacher) ? teacher.numClasses : outputClasses(teacher, 'teacher');
+    const c = isLogitsTeacher(teacher) ? teacher.numClasses : outputClasses(this.members[0], 'teacher');
     const out = new Float32Array(examples.count * c);
     for (let start = 0; start < examples.count; start += batchSize) {
       const end = Math.min(start + batchSize, examples.count);
@@ -351,7 +382,7 @@ export class Distiller {
           throw new UsageError(`teacher gave ${values.length} logits for ${end - start} examples, expected ${(end - start) * c}`);
         }
       } else {
-        values = tf.tidy(() => this.runTeacher(examples.gather(range(start, end)), fused!).dataSync());
+        values = tf.tidy(() => this.runTeacher(examples.gather(range(start, end)), fused).dataSync());
       }
       out.set(values, start * c);
     }

@@ -1,7 +1,7 @@
 export {DISTILLER_LOSSES, Distiller, distillerLoss} from './distiller.js';
 export {checkFeatureLoss, featureTerm, parseFeatureLoss} from './features.js';
 export type {FeatureLossSpec, FeatureTerm} from './features.js';
-export type {DistillerCompileOptions, DistillerFitOptions, DistillerLossName, DistillerLossTerms, DistillerModels, LogitsTeacher, TeacherView} from './distiller.js';
+export type {DistillerCompileOptions, DistillerFitOptions, DistillerLossName, DistillerLossTerms, DistillerModels, LogitsTeacher, Teacher, TeacherView} from './distiller.js';
 // The losses live in src/losses (shared with the training engine); re-exported here as before.
 export {
   KERAS_EPSILON,
