@@ -62,6 +62,26 @@ describe('hafif search', () => {
     expect(existsSync(path.join(out, 'search.json'))).toBe(true);
   });
 
+  it('--teachers 1,2 trains a second teacher per seed and distils the pair as an ensemble', () => {
+    const out = path.join(tmp, 'e');
+    const r = hafif('search', ...tiny, '--seeds', '0', '--loss', 'kl', '--augment', 'none', '--teachers', '1,2', '--out', out, '--json');
+    expect(r.stderr).not.toMatch(/Error|at /);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/training teacher keras-student for seed 0, ensemble member 1/);
+    const report = JSON.parse(r.stdout);
+    // 2 teachers, 1 scratch, 2 distilled (one teacher, the ensemble of two).
+    expect(readdirSync(path.join(out, 'runs')).length).toBe(5);
+    expect(report.settings.map((s: {label: string}) => /2 teachers/.test(s.label)).sort()).toEqual([false, true]);
+    expect(report.members).toHaveLength(1);
+    const [one, two] = [...report.settings].sort((a: {label: string}, b: {label: string}) => a.label.length - b.label.length);
+    // Same student start and batches; a different teacher signal.
+    expect(one.scratchVal).toEqual(two.scratchVal);
+    const students = readdirSync(path.join(out, 'students')).filter((d) => d.startsWith('distilled-'));
+    expect(students).toHaveLength(2);
+    const w = students.map((d) => readFileSync(path.join(out, 'students', d, 'weights.bin')));
+    expect(w[0].equals(w[1])).toBe(false);
+  });
+
   it.each([
     [['--loss', 'kl,foo'], /unknown distillation loss "foo"; expected one of kl, mse, dkd, lskd/],
     [['--augment', 'mixup0'], /mixup alpha must be a finite number > 0, got 0/],
@@ -72,6 +92,8 @@ describe('hafif search', () => {
     [['--validation-split', '1'], /validation split must be in \(0, 1\), got 1/],
     [['--schedule', 'step'], /unknown learning-rate schedule "step"/],
     [['--teacher-view', 'teacher'], /teacher view must be same or clean, got teacher/],
+    [['--teachers', '0'], /teachers must be a positive integer, got 0/],
+    [['--teachers', '3', '--feature', 'hint:conv1:conv1'], /cannot be searched with teacher ensembles/],
   ])('bad input %j: one line, exit 2, nothing written', (args, message) => {
     const out = path.join(tmp, `bad-${Math.random().toString(36).slice(2)}`);
     const r = hafif('search', ...tiny, ...args, '--out', out);

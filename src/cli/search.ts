@@ -38,6 +38,7 @@ interface SearchFlags {
   readonly weightDecay: string;
   readonly labelSmoothing: string;
   readonly feature: string;
+  readonly teachers: string;
   readonly mode: 'grid' | 'random';
   readonly samples?: number;
   readonly searchSeed: number;
@@ -129,6 +130,7 @@ function configFrom(f: SearchFlags): SearchConfig {
       weightDecay: numbers('weight-decay', f.weightDecay),
       labelSmoothing: numbers('label-smoothing', f.labelSmoothing),
       feature: list('feature', f.feature),
+      teachers: numbers('teachers', f.teachers),
     },
     mode: f.mode,
     samples: f.samples,
@@ -167,6 +169,7 @@ export function searchCommand(): Command {
     .option('--weight-decay <list>', 'AdamW decoupled weight decay', '0')
     .option('--label-smoothing <list>', 'label smoothing of the hard-label loss', '0')
     .option('--feature <list>', 'feature losses: none, hint:STUDENT:TEACHER, attention:STUDENT:TEACHER (layer names: hafif info --model NAME)', 'none')
+    .option('--teachers <list>', 'teacher ensemble sizes: K teachers per seed (other initial weights and batch order), their logits averaged', '1')
     .addOption(new Option('--mode <mode>', 'grid: every combination; random: --samples of them').argParser(oneOf(['grid', 'random'] as const)).default('grid'))
     .option('--samples <n>', 'settings drawn in random mode', parsePositiveInt)
     .option('--search-seed <n>', 'seed of the random draw', parseNonNegativeInt, 0)

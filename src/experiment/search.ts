@@ -56,6 +56,8 @@ export interface SearchSetting extends TrainRecipe {
   readonly teacherView: TeacherView;
   /** A feature loss on named layers, `hint:STUDENT:TEACHER` or `attention:STUDENT:TEACHER`; absent: none. */
   readonly feature?: string;
+  /** Teachers per seed, their logits averaged (an ensemble); absent: one. */
+  readonly teachers?: number;
 }
 
 /** The axes of a search: each a non-empty list of values. */
@@ -74,6 +76,11 @@ export interface SearchSpace {
   readonly labelSmoothing: readonly number[];
   /** Feature losses: `none`, `hint:STUDENT:TEACHER`, `attention:STUDENT:TEACHER`. @default ['none'] */
   readonly feature?: readonly string[];
+  /**
+   * Teacher ensemble sizes: K teachers per seed (the same recipe, other initial weights and batch
+   * order), their logits averaged. @default [1]
+   */
+  readonly teachers?: readonly number[];
 }
 
 /** `hint:conv1:relu4` as a feature loss spec; null for `none`. UsageError for anything else. */
@@ -142,6 +149,8 @@ export interface ChosenTest {
 export interface SearchReport {
   readonly config: SearchConfig;
   readonly teachers: {seed: number; valAccuracy: number; testAccuracy: number}[];
+  /** The extra teachers of ensembles (member k ≥ 1 of each seed), when the space has any. */
+  readonly members: {seed: number; member: number; valAccuracy: number; testAccuracy: number}[];
   readonly settings: SettingSummary[];
   /** Best mean paired validation difference; null until every setting ran on every seed. */
   readonly chosen: SettingSummary | null;
@@ -170,6 +179,10 @@ export function checkSearchConfig(c: SearchConfig): void {
   for (const s of [...c.space.schedule, c.teacher.schedule]) checkScheduleSpec(s);
   for (const v of c.space.labelSmoothing) if (!(v >= 0 && v < 1)) throw new UsageError(`label smoothing must be in [0, 1), got ${v}`);
   for (const f of c.space.feature ?? []) parseFeatureSpec(f);
+  for (const k of c.space.teachers ?? []) if (!Number.isInteger(k) || k < 1) throw new UsageError(`teachers must be a positive integer, got ${k}`);
+  if ((c.space.teachers ?? []).some((k) => k > 1) && (c.space.feature ?? []).some((f) => f !== 'none')) {
+    throw new UsageError('feature losses read one teacher\'s layers: they cannot be searched with teacher ensembles (teachers > 1)');
+  }
   if (c.mode === 'random' && !(Number.isInteger(c.samples) && (c.samples as number) > 0)) {
     throw new UsageError(`a random search needs samples, a positive integer, got ${c.samples}`);
   }
@@ -187,12 +200,12 @@ export function searchSettings(c: SearchConfig): SearchSetting[] {
     for (const alpha of s.alpha) for (const temperature of temps) for (const dkdAlpha of dA) for (const dkdBeta of dB)
       for (const epochs of s.epochs) for (const augment of s.augment) for (const teacherView of s.teacherView)
         for (const schedule of s.schedule) for (const learningRate of s.learningRate) for (const weightDecay of s.weightDecay)
-          for (const labelSmoothing of s.labelSmoothing) for (const feature of s.feature ?? ['none']) {
+          for (const labelSmoothing of s.labelSmoothing) for (const feature of s.feature ?? ['none']) for (const teachers of s.teachers ?? [1]) {
             // Without augmentation both views are the same: keep one.
             if (isPlain(augment) && teacherView === 'clean' && s.teacherView.includes('same')) continue;
-            // `none` adds no field, so settings without features keep their run keys.
+            // `none` and one teacher add no field, so such settings keep their run keys.
             out.push({loss, alpha, temperature, dkdAlpha, dkdBeta, epochs, augment, teacherView, schedule, learningRate, weightDecay, labelSmoothing,
-              ...(feature !== 'none' ? {feature} : {})});
+              ...(feature !== 'none' ? {feature} : {}), ...(teachers > 1 ? {teachers} : {})});
           }
   }
   if (c.mode !== 'random') return out;
@@ -242,7 +255,8 @@ function recipeLabel(r: TrainRecipe): string {
 /** A setting as one table cell: `dkd α0.9 T4 (1/8), view same; 10 ep, shift2, one-cycle×3, lr 0.001`. */
 export function settingLabel(s: SearchSetting): string {
   const loss = s.loss === 'mse' ? 'mse' : s.loss === 'dkd' ? `dkd T${s.temperature} (${s.dkdAlpha}/${s.dkdBeta})` : `${s.loss} T${s.temperature}`;
-  return `${loss} α${s.alpha}${s.feature ? ` + ${s.feature.replace(':', ' ')}` : ''}, view ${s.teacherView}; ${recipeLabel(s)}`;
+  return `${loss} α${s.alpha}${s.feature ? ` + ${s.feature.replace(':', ' ')}` : ''}${s.teachers ? `, ${s.teachers} teachers` : ''}` +
+    `, view ${s.teacherView}; ${recipeLabel(s)}`;
 }
 
 /** The part of a setting its scratch twin shares: everything but the distillation. */
@@ -295,9 +309,22 @@ function tasks(c: SearchConfig, settings: SearchSetting[]): Task[] {
   return out;
 }
 
-/** The name of a seed's teacher in OUT/runs and OUT/teachers. */
-export function teacherKey(c: SearchConfig, seed: number): string {
-  return runKey('teacher', {...context(c), recipe: c.teacher}, seed);
+/**
+ * The name of a seed's teacher in OUT/runs and OUT/teachers; `member` k > 0 is the k-th extra
+ * teacher of an ensemble (initial weights and batch order from seed + 1000·k).
+ */
+export function teacherKey(c: SearchConfig, seed: number, member = 0): string {
+  return runKey('teacher', {...context(c), recipe: c.teacher, ...(member > 0 ? {member} : {})}, seed);
+}
+
+/** How many teachers per seed the search's settings need. */
+function ensembleSize(c: SearchConfig): number {
+  return Math.max(1, ...(c.space.teachers ?? [1]));
+}
+
+/** The seed of a teacher's initial weights and batch order. */
+function memberSeed(seed: number, member: number): number {
+  return seed + 1000 * member;
 }
 
 function distilledKey(c: SearchConfig, s: SearchSetting, seed: number): string {
@@ -337,14 +364,16 @@ export async function runSearch(c: SearchConfig, events: SearchEvents = {}): Pro
   const all = tasks(c, settings);
   const mine = all.filter((_, i) => i % count === index);
   let done = 0;
-  // Teachers first, one seed per shard in turn, so shards train different teachers side by side.
-  for (const [i, seed] of c.seeds.entries()) {
-    if (i % count !== index || existsSync(runFile(c, teacherKey(c, seed)))) continue;
+  // Teachers first, one (seed, member) per shard in turn, so shards train different teachers side by side.
+  const K = ensembleSize(c);
+  const teacherJobs = c.seeds.flatMap((seed) => Array.from({length: K}, (_, member) => ({seed, member})));
+  for (const [i, {seed, member}] of teacherJobs.entries()) {
+    if (i % count !== index || existsSync(runFile(c, teacherKey(c, seed, member)))) continue;
     const data = await loadDataset(c.dataset, {dataDir: c.dataDir, limit: c.limit, validationSplit: c.validationSplit, seed});
     const train = toTensors(data.train, data.inputShape);
     const val = toTensors(data.validation as NonNullable<Dataset['validation']>, data.inputShape);
     try {
-      (await obtainTeacher(c, seed, data, train, val, events)).dispose();
+      (await obtainTeacher(c, seed, member, data, train, val, events)).dispose();
     } finally {
       tf.dispose([train.x, train.y, val.x, val.y]);
     }
@@ -358,19 +387,20 @@ export async function runSearch(c: SearchConfig, events: SearchEvents = {}): Pro
     const data = await loadDataset(c.dataset, {dataDir: c.dataDir, limit: c.limit, validationSplit: c.validationSplit, seed});
     const train = toTensors(data.train, data.inputShape);
     const val = toTensors(data.validation as NonNullable<Dataset['validation']>, data.inputShape);
-    let teacher: tfl.LayersModel | null = null;
+    const teachers: tfl.LayersModel[] = [];
     try {
-      if (seedTasks.some((t) => t.kind === 'distilled')) teacher = await obtainTeacher(c, seed, data, train, val, events);
+      const needed = Math.max(0, ...seedTasks.filter((t) => t.kind === 'distilled').map((t) => (t.recipe as SearchSetting).teachers ?? 1));
+      for (let member = 0; member < needed; member++) teachers.push(await obtainTeacher(c, seed, member, data, train, val, events));
       for (const t of mine.filter((x) => x.seed === seed)) {
         events.signal?.throwIfAborted();
         done++;
         if (existsSync(runFile(c, t.key))) continue;
-        const record = await trainStudent(c, t, data, train, val, teacher);
+        const record = await trainStudent(c, t, data, train, val, teachers);
         await writeFileAtomic(runFile(c, t.key), JSON.stringify(record, null, 1) + '\n');
         events.onRunDone?.(record, done, mine.length);
       }
     } finally {
-      teacher?.dispose();
+      for (const m of teachers) m.dispose();
       tf.dispose([train.x, train.y, val.x, val.y]);
     }
   }
@@ -405,8 +435,9 @@ async function trainPlain(model: tfl.LayersModel, r: TrainRecipe, train: Split, 
   }
 }
 
-async function obtainTeacher(c: SearchConfig, seed: number, data: Dataset, train: Split, val: Split, events: SearchEvents): Promise<tfl.LayersModel> {
-  const key = teacherKey(c, seed);
+async function obtainTeacher(c: SearchConfig, seed: number, member: number, data: Dataset, train: Split, val: Split,
+  events: SearchEvents): Promise<tfl.LayersModel> {
+  const key = teacherKey(c, seed, member);
   const dir = path.join(c.out, 'teachers', key);
   const lock = `${dir}.lock`;
   for (;;) {
@@ -431,11 +462,12 @@ async function obtainTeacher(c: SearchConfig, seed: number, data: Dataset, train
     await fh.writeFile(`${hostname()} ${process.pid}\n`);
     await fh.close();
     try {
-      events.onMessage?.(`training teacher ${c.teacher.model} for seed ${seed} (${recipeLabel(c.teacher)})`);
+      const which = member > 0 ? `, ensemble member ${member}` : '';
+      events.onMessage?.(`training teacher ${c.teacher.model} for seed ${seed}${which} (${recipeLabel(c.teacher)})`);
       const t0 = performance.now();
       const shape = {inputShape: data.inputShape, numClasses: data.numClasses};
-      const teacher = createModel(c.teacher.model, {...shape, seed});
-      await trainPlain(teacher, c.teacher, train, c.batchSize, seed, events.signal);
+      const teacher = createModel(c.teacher.model, {...shape, seed: memberSeed(seed, member)});
+      await trainPlain(teacher, c.teacher, train, c.batchSize, memberSeed(seed, member), events.signal);
       await teacher.save(`file://${dir}`);
       const test = toTensors(data.test, data.inputShape);
       const testAccuracy = evaluate(teacher, test.x, test.y).accuracy;
@@ -467,7 +499,7 @@ async function staleLock(lock: string): Promise<boolean> {
   }
 }
 
-async function trainStudent(c: SearchConfig, t: Task, data: Dataset, train: Split, val: Split, teacher: tfl.LayersModel | null): Promise<RunRecord> {
+async function trainStudent(c: SearchConfig, t: Task, data: Dataset, train: Split, val: Split, teachers: readonly tfl.LayersModel[]): Promise<RunRecord> {
   const shape = {inputShape: data.inputShape, numClasses: data.numClasses};
   // The same seed gives the distilled student and its scratch twin the same initial weights,
   // batches and augmented views.
@@ -480,7 +512,8 @@ async function trainStudent(c: SearchConfig, t: Task, data: Dataset, train: Spli
       const s = t.recipe as SearchSetting;
       const steps = s.epochs * Math.ceil(train.x.shape[0] / c.batchSize);
       const {optimizer, hooks} = optimizerAndHooks(s, steps);
-      const d = new Distiller({teacher: teacher as tfl.LayersModel, student});
+      const k = s.teachers ?? 1;
+      const d = new Distiller({teacher: k === 1 ? teachers[0] : teachers.slice(0, k), student});
       try {
         const feature = s.feature ? parseFeatureSpec(s.feature) : null;
         d.compile({optimizer, alpha: s.alpha, temperature: s.temperature, distillationLossFn: s.loss,
@@ -544,12 +577,16 @@ export async function searchReport(c: SearchConfig): Promise<SearchReport> {
     const r = runs.get(teacherKey(c, seed));
     return r ? [{seed, valAccuracy: r.valAccuracy, testAccuracy: r.testAccuracy as number}] : [];
   });
+  const members = c.seeds.flatMap((seed) => Array.from({length: ensembleSize(c) - 1}, (_, i) => i + 1).flatMap((member) => {
+    const r = runs.get(teacherKey(c, seed, member));
+    return r ? [{seed, member, valAccuracy: r.valAccuracy, testAccuracy: r.testAccuracy as number}] : [];
+  }));
   const complete = summaries.filter((s) => s.seeds.length === c.seeds.length);
   const chosen = missing === 0 && complete.length > 0
     ? complete.reduce((best, s) => (mean(s.diffVal) > mean(best.diffVal) ? s : best))
     : null;
   const test = chosen ? await testChosen(c, chosen) : null;
-  return {config: c, teachers, settings: summaries, chosen, test, missing};
+  return {config: c, teachers, members, settings: summaries, chosen, test, missing};
 }
 
 async function testChosen(c: SearchConfig, chosen: SettingSummary): Promise<ChosenTest> {
@@ -615,6 +652,10 @@ export function searchTable(r: SearchReport): string {
     `teacher ${r.config.teacher.model} (${recipeLabel(r.config.teacher)}): ` +
       (r.teachers.length ? `validation ${pct(r.teachers.map((t) => t.valAccuracy))}, test ${pct(r.teachers.map((t) => t.testAccuracy))} (seeds ${r.teachers.map((t) => t.seed).join(', ')})` : 'not trained yet'),
   ];
+  if (r.members.length) {
+    lines.push(`ensemble members beyond the first (${r.members.length}): validation ${pct(r.members.map((t) => t.valAccuracy))}, ` +
+      `test ${pct(r.members.map((t) => t.testAccuracy))}`);
+  }
   if (r.test) {
     lines.push('', `chosen on validation: ${r.test.label}`, '', '| split | distilled | scratch | distilled − scratch (paired) | per seed |', '|---|---|---|---|---|',
       `| test | ${pct(r.test.distilled)} | ${pct(r.test.scratch)} | ${points(r.test.diff)} | ${r.test.diff.map((d) => (100 * d).toFixed(2)).join(', ')} |`);
