@@ -1,13 +1,18 @@
 // Batch normalization in training mode over x viewed as [rows, C] (channels last): batch statistics,
 // normalize, scale and shift and the moving-average update in one call; the gradient (dx, dγ, dβ)
 // in another. Per-channel sums run in float64 over fixed row blocks, so results do not depend on
-// the thread count or schedule.
+// the thread count or schedule. An activation after the normalization (Relu, Relu6) can run in the
+// same passes: forward on the normalized value, backward as a mask on dy.
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "kernels.h"
 #include "parallel.h"
+
+// No kernel here reads the floating-point exception flags: without trapping math the activation's
+// compares become vector selects.
+#pragma GCC optimize("no-trapping-math")
 
 namespace hafif {
 namespace {
@@ -44,6 +49,35 @@ void channel_sums(int64_t rows, int64_t C, std::vector<double>& out, Row row) {
     for (int64_t c = 0; c < 2 * C; ++c) out[c] += part[b * 2 * C + c];
 }
 
+// tfjs' Relu and Relu6 as the native unary kernels compute them (NaN stays NaN).
+inline float act_forward(BatchNormAct act, float v) {
+  if (act == BatchNormAct::kNone) return v;
+  const float r = 0.f >= v ? 0.f : v;
+  return act == BatchNormAct::kRelu6 ? (r <= 6.f ? r : 6.f) : r;
+}
+
+// d loss / d pre-activation from dy and the activation's output yv: Relu's gradient dy·step(pre)
+// (dy·0 keeps dy's sign and NaN; NaN where pre is NaN, as yv then is), and for Relu6 ClipByValue's
+// after it, 0 where pre > 6. yv > 0 exactly where pre > 0; yv == 6 where pre >= 6, and only there
+// the pre-activation is recomputed (pre(), the forward's expression) to tell pre == 6 from pre > 6.
+template <typename Pre>
+inline float act_backward(BatchNormAct act, float d, float yv, Pre pre) {
+  if (act == BatchNormAct::kNone) return d;
+  const float z = d * 0.0f;
+  float r = yv > 0.0f ? d : z;
+  r = yv == yv ? r : yv;
+  if (act == BatchNormAct::kRelu6) {
+    const float p = pre();  // computed unconditionally so the selects vectorize
+    r = yv == 6.f && p > 6.f ? 0.0f : r;
+  }
+  return r;
+}
+
+// The forward's per-channel multiplier γ/sqrt(var + eps), in float as the forward rounds it.
+inline float bn_multiplier(const float* scale, const float* var, int64_t c, float eps) {
+  return static_cast<float>((scale ? scale[c] : 1.0) / std::sqrt(static_cast<double>(var[c]) + eps));
+}
+
 }  // namespace
 
 void batch_norm_train_forward(const BatchNormTrainGeom& g, const float* x, const float* scale, const float* offset,
@@ -68,8 +102,7 @@ void batch_norm_train_forward(const BatchNormTrainGeom& g, const float* x, const
     const double v = std::max(0.0, s[C + c] / R - m * m);
     mean[c] = static_cast<float>(m + shift[c]);
     var[c] = static_cast<float>(v);
-    const double kc = (scale ? scale[c] : 1.0) / std::sqrt(static_cast<double>(var[c]) + g.eps);
-    k[c] = static_cast<float>(kc);
+    k[c] = bn_multiplier(scale, var, c, g.eps);
     o[c] = offset ? offset[c] : 0.f;
   }
   // Keras: moving = moving - (moving - batch) * (1 - momentum), in float32 as tfjs-layers does it.
@@ -78,6 +111,7 @@ void batch_norm_train_forward(const BatchNormTrainGeom& g, const float* x, const
     for (int64_t c = 0; c < C; ++c) new_moving_mean[c] = moving_mean[c] - (moving_mean[c] - mean[c]) * decay;
   if (moving_var && new_moving_var)
     for (int64_t c = 0; c < C; ++c) new_moving_var[c] = moving_var[c] - (moving_var[c] - var[c]) * decay;
+  const BatchNormAct act = g.act;
   parallel_for(R, std::max<int64_t>(1, 4096 / std::max<int64_t>(C, 1)), [&](int64_t r0, int64_t r1) {
     const float* __restrict mp = mean;
     const float* __restrict kp = k.data();
@@ -85,23 +119,49 @@ void batch_norm_train_forward(const BatchNormTrainGeom& g, const float* x, const
     for (int64_t r = r0; r < r1; ++r) {
       const float* __restrict xr = x + r * C;
       float* __restrict yr = y + r * C;
-      for (int64_t c = 0; c < C; ++c) yr[c] = (xr[c] - mp[c]) * kp[c] + op[c];
+      switch (act) {
+        case BatchNormAct::kNone:
+          for (int64_t c = 0; c < C; ++c) yr[c] = (xr[c] - mp[c]) * kp[c] + op[c];
+          break;
+        case BatchNormAct::kRelu:
+          for (int64_t c = 0; c < C; ++c) yr[c] = act_forward(BatchNormAct::kRelu, (xr[c] - mp[c]) * kp[c] + op[c]);
+          break;
+        case BatchNormAct::kRelu6:
+          for (int64_t c = 0; c < C; ++c) yr[c] = act_forward(BatchNormAct::kRelu6, (xr[c] - mp[c]) * kp[c] + op[c]);
+          break;
+      }
     }
   });
 }
 
-void batch_norm_train_backward(const BatchNormTrainGeom& g, const float* dy, const float* x, const float* mean,
-                               const float* var, const float* scale, const float* dmean, const float* dvar, float* dx,
-                               float* dscale, float* doffset) {
+namespace {
+
+// The backward with the activation's mask applied to dy wherever dy is read.
+template <BatchNormAct kAct>
+void batch_norm_backward_impl(const BatchNormTrainGeom& g, const float* dy, const float* x, const float* mean,
+                              const float* var, const float* scale, const float* offset, const float* y,
+                              const float* dmean, const float* dvar, float* dx, float* dscale, float* doffset) {
   const int64_t R = g.rows, C = g.channels;
+  // The forward's multiplier and offset, for the pre-activation where Relu6's output is exactly 6.
+  std::vector<float> k(kAct == BatchNormAct::kRelu6 ? C : 0), o(kAct == BatchNormAct::kRelu6 ? C : 0);
+  for (int64_t c = 0; c < static_cast<int64_t>(k.size()); ++c) {
+    k[c] = bn_multiplier(scale, var, c, g.eps);
+    o[c] = offset ? offset[c] : 0.f;
+  }
+  const float* kp = k.data();
+  const float* op = o.data();
   std::vector<double> s;
   channel_sums(R, C, s, [&](int64_t r, float* __restrict a, float* __restrict ab) {
     const float* __restrict dyr = dy + r * C;
     const float* __restrict xr = x + r * C;
+    const float* __restrict yr = kAct == BatchNormAct::kNone ? nullptr : y + r * C;
     const float* __restrict mp = mean;
     for (int64_t c = 0; c < C; ++c) {
-      a[c] += dyr[c];
-      ab[c] += dyr[c] * (xr[c] - mp[c]);
+      const float d = kAct == BatchNormAct::kNone
+                          ? dyr[c]
+                          : act_backward(kAct, dyr[c], yr[c], [&] { return (xr[c] - mp[c]) * kp[c] + op[c]; });
+      a[c] += d;
+      ab[c] += d * (xr[c] - mp[c]);
     }
   });
   // xhat = (x - mean) * invstd; dβ = Σ dy; dγ = Σ dy·xhat;
@@ -127,10 +187,34 @@ void batch_norm_train_backward(const BatchNormTrainGeom& g, const float* dy, con
     for (int64_t r = r0; r < r1; ++r) {
       const float* __restrict dyr = dy + r * C;
       const float* __restrict xr = x + r * C;
+      const float* __restrict yr = kAct == BatchNormAct::kNone ? nullptr : y + r * C;
       float* __restrict dxr = dx + r * C;
-      for (int64_t c = 0; c < C; ++c) dxr[c] = ap[c] * dyr[c] + bp[c] * (xr[c] - mp[c]) + cp[c];
+      for (int64_t c = 0; c < C; ++c) {
+        const float d = kAct == BatchNormAct::kNone
+                            ? dyr[c]
+                            : act_backward(kAct, dyr[c], yr[c], [&] { return (xr[c] - mp[c]) * kp[c] + op[c]; });
+        dxr[c] = ap[c] * d + bp[c] * (xr[c] - mp[c]) + cp[c];
+      }
     }
   });
+}
+
+}  // namespace
+
+void batch_norm_train_backward(const BatchNormTrainGeom& g, const float* dy, const float* x, const float* mean,
+                               const float* var, const float* scale, const float* offset, const float* y,
+                               const float* dmean, const float* dvar, float* dx, float* dscale, float* doffset) {
+  switch (g.act) {
+    case BatchNormAct::kNone:
+      return batch_norm_backward_impl<BatchNormAct::kNone>(g, dy, x, mean, var, scale, offset, y, dmean, dvar, dx,
+                                                           dscale, doffset);
+    case BatchNormAct::kRelu:
+      return batch_norm_backward_impl<BatchNormAct::kRelu>(g, dy, x, mean, var, scale, offset, y, dmean, dvar, dx,
+                                                           dscale, doffset);
+    case BatchNormAct::kRelu6:
+      return batch_norm_backward_impl<BatchNormAct::kRelu6>(g, dy, x, mean, var, scale, offset, y, dmean, dvar, dx,
+                                                            dscale, doffset);
+  }
 }
 
 }  // namespace hafif

@@ -84,11 +84,21 @@ export class Plan {
   }
 }
 
+/** Options of {@link compileSequential}. */
+export interface CompileOptions {
+  /**
+   * Let a layer absorb the activation layer after it (batch norm + ReLU or ReLU6 run as one
+   * native pass each way); off, every layer runs on its own. @default true
+   */
+  readonly fuse?: boolean;
+}
+
 /**
  * Compiles a Sequential model of known layers (layers.ts), every weighted layer trainable. Anything
  * else gives the reason, naming the layer.
  */
-export function compileSequential(model: tfl.LayersModel, addon: NativeAddon): CompileResult {
+export function compileSequential(model: tfl.LayersModel, addon: NativeAddon, options: CompileOptions = {}): CompileResult {
+  const {fuse = true} = options;
   if (model.getClassName() !== 'Sequential') return {reason: `a ${model.getClassName()}, not a Sequential model`};
   if (model.inputs.length !== 1 || model.outputs.length !== 1) return {reason: 'not one input and one output'};
   const inShape = model.inputs[0].shape.slice(1);
@@ -110,7 +120,12 @@ export function compileSequential(model: tfl.LayersModel, addon: NativeAddon): C
       compiled.outShape.some((d, i) => d !== expected[i + 1])) {
       return {reason: `layer ${layer.name} (${cls}): output [${compiled.outShape}], the layer says [${String(expected)}]`};
     }
-    layers.push(compiled);
+    const prev = layers[layers.length - 1];
+    if (fuse && compiled.activation != null && prev?.withActivation != null) {
+      layers[layers.length - 1] = prev.withActivation(compiled.activation, `${prev.name}+${compiled.name}`);
+    } else {
+      layers.push(compiled);
+    }
     shape = [...compiled.outShape];
   }
   if (layers.length === 0) return {reason: 'no layers'};
@@ -126,3 +141,4 @@ export function compileSequential(model: tfl.LayersModel, addon: NativeAddon): C
   if (params.length !== byVariable.size) return {reason: 'a compiled weight is not trainable'};
   return {plan: new Plan(layers, inShape as number[], shape, params)};
 }
+
