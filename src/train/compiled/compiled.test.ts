@@ -10,7 +10,7 @@ import {createModel} from '../../models/index.js';
 import {mulberry32} from '../../util/random.js';
 import {HostAdam} from '../adam.js';
 import {createTrainStep, tapeReason} from '../engine.js';
-import {compileSequential} from './plan.js';
+import {cachedPlan, compileSequential} from './plan.js';
 import type {Plan} from './plan.js';
 import type {LossTerm, StepContext, TeacherSource, TrainHook} from '../engine.js';
 
@@ -151,6 +151,39 @@ describe.skipIf(tf.getBackend() !== 'native')('compiled training step', () => {
       models[0].weights.forEach((w, i) => expect(w.read().dataSync()).toEqual(models[1].weights[i].read().dataSync()));
       for (const m of models) m.dispose();
     }
+  });
+
+  it('keeps a model\'s plan across training steps until its layers, flags or variables change', () => {
+    const make = () => tfl.sequential({layers: [
+      tfl.layers.conv2d({inputShape: [6, 6, 1], filters: 2, kernelSize: 3}),
+      tfl.layers.maxPooling2d({poolSize: 2}),
+      tfl.layers.flatten(),
+      tfl.layers.dense({units: 3}),
+    ]});
+    const a = make(), b = make();
+    const na = addon as NativeAddon;
+    const first = cachedPlan(a, na).plan;
+    expect(first).toBeDefined();
+    expect(cachedPlan(a, na).plan).toBe(first);
+    expect(cachedPlan(b, na).plan).not.toBe(first);
+    // A flag of a weightless layer: compiled again, and kept again.
+    a.layers[1].trainable = false;
+    const second = cachedPlan(a, na).plan;
+    expect(second).not.toBe(first);
+    expect(cachedPlan(a, na).plan).toBe(second);
+    // A frozen weighted layer: not compileable, and that is kept too.
+    a.layers[0].trainable = false;
+    expect(cachedPlan(a, na).reason).toBe(`layer ${a.layers[0].name} is not trainable`);
+    a.layers[0].trainable = true;
+    expect(cachedPlan(a, na).plan).not.toBe(second);
+    // A layer added to the model.
+    const third = cachedPlan(a, na).plan;
+    (a as tfl.Sequential).add(tfl.layers.dense({units: 2}));
+    const fourth = cachedPlan(a, na).plan;
+    expect(fourth).not.toBe(third);
+    expect(fourth?.outShape).toEqual([2]);
+    a.dispose();
+    b.dispose();
   });
 
   it('kl and mse terms with weights (the distiller\'s), on a batch-norm model', () => {

@@ -142,3 +142,26 @@ export function compileSequential(model: tfl.LayersModel, addon: NativeAddon, op
   return {plan: new Plan(layers, inShape as number[], shape, params)};
 }
 
+/** What a cached plan was compiled from: each layer, whether it trains, and its variables. */
+function planKey(model: tfl.LayersModel): unknown[] {
+  const key: unknown[] = [];
+  for (const layer of model.layers) key.push(layer, layer.trainable, ...layer.weights.map((w) => w.read()));
+  key.push(model.trainableWeights.length);
+  return key;
+}
+
+const planCache = new WeakMap<tfl.LayersModel, {readonly key: unknown[]; readonly result: CompileResult}>();
+
+/**
+ * compileSequential's result for the model, kept across calls (each `fit` makes a training step):
+ * the compiled layers and their buffers per batch size are reused as long as the model has the
+ * same layers, trainable flags and variables (values may change: the plan reads them each step).
+ */
+export function cachedPlan(model: tfl.LayersModel, addon: NativeAddon): CompileResult {
+  const key = planKey(model);
+  const hit = planCache.get(model);
+  if (hit != null && hit.key.length === key.length && hit.key.every((k, i) => k === key[i])) return hit.result;
+  const result = compileSequential(model, addon);
+  planCache.set(model, {key, result});
+  return result;
+}
