@@ -186,6 +186,26 @@ describe.skipIf(tf.getBackend() !== 'native')('compiled training step', () => {
     b.dispose();
   });
 
+  it('times each layer forward and backward while timing is on, in plan order', () => {
+    const model = createModel('mobile-student', {inputShape: SHAPES['mobile-student'], numClasses: 10, seed: 2});
+    const plan = cachedPlan(model, addon as NativeAddon).plan as Plan;
+    const backend = tf.backend() as NativeBackend;
+    const read = (v: tf.Variable) => backend.f32(v);
+    const x = batches(SHAPES['mobile-student'], 4, 1, 3).xs[0];
+    const run = () => plan.forward(x, 4, read).backward(new Float32Array(40).fill(0.1));
+    plan.startTiming();
+    run();
+    run();
+    const times = plan.stopTiming();
+    expect(times.map((t) => t.name)).toEqual(plan.layers.map((l) => l.name));
+    expect(times.every((t) => t.forwardMs >= 0 && t.backwardMs >= 0)).toBe(true);
+    expect(times.reduce((a, t) => a + t.forwardMs + t.backwardMs, 0)).toBeGreaterThan(0);
+    // Off again: nothing accumulates.
+    run();
+    expect(plan.stopTiming().every((t) => t.forwardMs === 0 && t.backwardMs === 0)).toBe(true);
+    model.dispose();
+  });
+
   it('kl and mse terms with weights (the distiller\'s), on a batch-norm model', () => {
     compare('mobile-student', [
       {kind: 'cross-entropy', weight: 0.1, name: 'studentLoss'},

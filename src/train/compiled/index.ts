@@ -2,5 +2,5 @@
 export {compiledStep, compiledStepProblem} from './step.js';
 export type {CompiledStepOptions} from './step.js';
 export {cachedPlan, compileSequential, Plan} from './plan.js';
-export type {CompileOptions, CompileResult} from './plan.js';
+export type {CompileOptions, CompileResult, LayerTime} from './plan.js';
 export {layerHandlers} from './layers.js';

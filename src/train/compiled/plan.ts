@@ -22,9 +22,17 @@ interface Bound {
 /** How many batch sizes keep their buffers (a run has its batch size and a smaller last batch). */
 const MAX_BOUND = 4;
 
+/** A layer's time in the steps run while timing was on (see Plan.startTiming). */
+export interface LayerTime {
+  readonly name: string;
+  readonly forwardMs: number;
+  readonly backwardMs: number;
+}
+
 /** The compiled layers of a model and their buffers per batch size. */
 export class Plan {
   private readonly bound = new Map<number, Bound>();
+  private timing: {forward: Float64Array; backward: Float64Array} | null = null;
 
   constructor(
     readonly layers: readonly CompiledLayer[],
@@ -34,6 +42,18 @@ export class Plan {
     /** The model's trainable variables in model.trainableWeights order, each with its gradient array. */
     readonly params: readonly Param[],
   ) {}
+
+  /** Times each layer's forward and backward from now on (for profiles; off by default). */
+  startTiming(): void {
+    this.timing = {forward: new Float64Array(this.layers.length), backward: new Float64Array(this.layers.length)};
+  }
+
+  /** The summed times per layer since startTiming, in plan order; timing is off again. */
+  stopTiming(): LayerTime[] {
+    const t = this.timing;
+    this.timing = null;
+    return this.layers.map((l, i) => ({name: l.name, forwardMs: t?.forward[i] ?? 0, backwardMs: t?.backward[i] ?? 0}));
+  }
 
   private bind(n: number): Bound {
     let b = this.bound.get(n);
@@ -60,12 +80,19 @@ export class Plan {
    */
   forward(x: Float32Array, n: number, read: ReadFn): {y: Float32Array; backward: (dy: Float32Array) => void} {
     const b = this.bind(n);
+    const timing = this.timing;
     const inputs: Float32Array[] = [];
     let cur = x;
     b.layers.forEach((l, i) => {
       inputs.push(cur);
       const out = b.acts[i] ?? cur;
-      l.forward(cur, out, read);
+      if (timing == null) {
+        l.forward(cur, out, read);
+      } else {
+        const t0 = performance.now();
+        l.forward(cur, out, read);
+        timing.forward[i] += performance.now() - t0;
+      }
       cur = out;
     });
     const outputs = b.acts.map((a, i) => a ?? inputs[i]);
@@ -75,7 +102,13 @@ export class Plan {
         let d = dy;
         for (let i = b.layers.length - 1; i >= 0; i--) {
           const dx = this.layers[i].alias ? d : b.grads[i];
-          b.layers[i].backward(inputs[i], outputs[i], d, dx, read);
+          if (timing == null) {
+            b.layers[i].backward(inputs[i], outputs[i], d, dx, read);
+          } else {
+            const t0 = performance.now();
+            b.layers[i].backward(inputs[i], outputs[i], d, dx, read);
+            timing.backward[i] += performance.now() - t0;
+          }
           if (dx == null) break;
           d = dx;
         }
