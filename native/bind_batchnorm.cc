@@ -15,6 +15,17 @@ float* opt_f32(const Napi::CallbackInfo& info, size_t i, const char* k, const ch
   return a.data;
 }
 
+// The activation fused after the normalization: undefined, 'linear', 'relu' or 'relu6'.
+BatchNormAct act_arg(const Napi::CallbackInfo& info, size_t i, const char* k) {
+  if (info.Length() <= i || info[i].IsUndefined()) return BatchNormAct::kNone;
+  if (!info[i].IsString()) throw kernel_error(info.Env(), k, "activation must be a string");
+  const std::string s = info[i].As<Napi::String>().Utf8Value();
+  if (s == "linear") return BatchNormAct::kNone;
+  if (s == "relu") return BatchNormAct::kRelu;
+  if (s == "relu6") return BatchNormAct::kRelu6;
+  throw kernel_error(info.Env(), k, "activation must be one of linear, relu, relu6, got " + s);
+}
+
 BatchNormTrainGeom geom(const Napi::CallbackInfo& info, size_t i, const char* k, size_t n) {
   const int64_t C = int_arg(info, i, k, "channels");
   if (C < 1 || n % static_cast<size_t>(C) != 0) {
@@ -32,11 +43,13 @@ BatchNormTrainGeom geom(const Napi::CallbackInfo& info, size_t i, const char* k,
 }
 
 // batchNormTrain(x, scale, offset, movingMean, movingVar, y, mean, variance, newMovingMean, newMovingVar,
-//                channels, epsilon, momentum); scale, offset and the moving arrays may be null.
+//                channels, epsilon, momentum, activation = 'linear'); scale, offset and the moving arrays
+//                may be null.
 Napi::Value BatchNormTrain(const Napi::CallbackInfo& info) {
   const char* k = "batchNormTrain";
   F32 x = f32_arg(info, 0, k, "x"), y = f32_arg(info, 5, k, "y");
-  const BatchNormTrainGeom g = geom(info, 10, k, x.length);
+  BatchNormTrainGeom g = geom(info, 10, k, x.length);
+  g.act = act_arg(info, 13, k);
   const size_t C = static_cast<size_t>(g.channels);
   if (g.rows < 1) throw kernel_error(info.Env(), k, "x is empty");
   expect_length(info.Env(), k, "y", y.length, x.length);
@@ -57,12 +70,14 @@ Napi::Value BatchNormTrain(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// batchNormTrainGrad(dy, x, mean, variance, scale, dmean, dvar, dx, dscale, doffset, channels, epsilon);
-// scale, dmean, dvar, dscale and doffset may be null.
+// batchNormTrainGrad(dy, x, mean, variance, scale, dmean, dvar, dx, dscale, doffset, channels, epsilon,
+//                    activation = 'linear', offset, y); scale, dmean, dvar, dscale, doffset and offset may
+// be null. With an activation, dy is d loss / d (activation output) and y the forward's output.
 Napi::Value BatchNormTrainGrad(const Napi::CallbackInfo& info) {
   const char* k = "batchNormTrainGrad";
   F32 dy = f32_arg(info, 0, k, "dy"), x = f32_arg(info, 1, k, "x"), dx = f32_arg(info, 7, k, "dx");
-  const BatchNormTrainGeom g = geom(info, 10, k, x.length);
+  BatchNormTrainGeom g = geom(info, 10, k, x.length);
+  g.act = act_arg(info, 12, k);
   const size_t C = static_cast<size_t>(g.channels);
   if (g.rows < 1) throw kernel_error(info.Env(), k, "x is empty");
   expect_length(info.Env(), k, "dy", dy.length, x.length);
@@ -75,8 +90,17 @@ Napi::Value BatchNormTrainGrad(const Napi::CallbackInfo& info) {
   float* dvar = opt_f32(info, 6, k, "dvar", C);
   float* dscale = opt_f32(info, 8, k, "dscale", C);
   float* doffset = opt_f32(info, 9, k, "doffset", C);
+  float* offset = opt_f32(info, 13, k, "offset", C);
+  const float* y = nullptr;
+  if (g.act != BatchNormAct::kNone) {
+    F32 ya = f32_arg(info, 14, k, "y");
+    expect_length(info.Env(), k, "y", ya.length, x.length);
+    if (dx.data == ya.data) throw kernel_error(info.Env(), k, "dx shares memory with y");
+    y = ya.data;
+  }
   if (dx.data == dy.data || dx.data == x.data) throw kernel_error(info.Env(), k, "dx shares memory with dy or x");
-  batch_norm_train_backward(g, dy.data, x.data, mean.data, var.data, scale, dmean, dvar, dx.data, dscale, doffset);
+  batch_norm_train_backward(g, dy.data, x.data, mean.data, var.data, scale, offset, y, dmean, dvar, dx.data, dscale,
+                            doffset);
   return info.Env().Undefined();
 }
 

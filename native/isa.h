@@ -1,5 +1,5 @@
 // Run-time ISA dispatch. The addon is compiled for a portable baseline (x86-64-v2, armv8-a); the
-// hot kernels (own GEMM, element-wise, Adam) are compiled a second and third time for AVX2+FMA and
+// hot kernels (own GEMM, element-wise, Adam, training batch norm) are compiled a second and third time for AVX2+FMA and
 // AVX-512 (gemm_<isa>.cc, elementwise_<isa>.cc, optim_<isa>.cc, with `#pragma GCC target`), and
 // HAFIF_DISPATCH calls the copy active_isa() picked at load: the best this CPU runs, or HAFIF_ISA.
 #pragma once
@@ -52,6 +52,11 @@ const char* isa_note();
   void cast_u8_f32(const uint8_t*, float*, int64_t);                                                               \
   void cast_u8_i32(const uint8_t*, int32_t*, int64_t);                                                             \
   void adam_update(const AdamStep&, const float*, float*, float*, const float*, float*, int64_t);                   \
+  void batch_norm_train_forward(const BatchNormTrainGeom&, const float*, const float*, const float*, const float*,  \
+                                const float*, float*, float*, float*, float*, float*);                              \
+  void batch_norm_train_backward(const BatchNormTrainGeom&, const float*, const float*, const float*, const float*, \
+                                 const float*, const float*, const float*, const float*, const float*, float*,      \
+                                 float*, float*);                                                                   \
   }                                                                                                                \
   }
 

@@ -156,20 +156,25 @@ namespace hafif {
 // ---- batchnorm.cc ----
 // Training-mode batch norm over x [rows, channels] (channels last). var is the biased batch
 // variance (as tf.moments). Scale (γ) and offset (β) may be null (1 and 0).
+// act: the activation applied to the normalized output in the same pass (tfjs' Relu, Relu6).
+enum class BatchNormAct : int { kNone = 0, kRelu = 1, kRelu6 = 2 };
 struct BatchNormTrainGeom {
   int64_t rows, channels;
   float eps, momentum;
+  BatchNormAct act = BatchNormAct::kNone;
 };
-// y = (x - mean)·γ/sqrt(var + eps) + β; mean and var are the batch statistics. When moving_* and
-// new_moving_* are given: new = moving - (moving - batch)·(1 - momentum) (Keras' update).
+// y = act((x - mean)·γ/sqrt(var + eps) + β); mean and var are the batch statistics. When moving_*
+// and new_moving_* are given: new = moving - (moving - batch)·(1 - momentum) (Keras' update).
 void batch_norm_train_forward(const BatchNormTrainGeom& g, const float* x, const float* scale, const float* offset,
                               const float* moving_mean, const float* moving_var, float* y, float* mean, float* var,
                               float* new_moving_mean, float* new_moving_var);
 // Gradients of the forward's y, mean and var outputs (dmean, dvar may be null: zero) with respect
-// to x, γ and β. dscale / doffset may be null when not wanted.
+// to x, γ and β. dscale / doffset may be null when not wanted. With an activation, dy is the
+// gradient of the activation's output y (the forward's, needed then; offset as in the forward)
+// and the activation's gradient (tfjs' Relu and ClipByValue) is applied to it first.
 void batch_norm_train_backward(const BatchNormTrainGeom& g, const float* dy, const float* x, const float* mean,
-                               const float* var, const float* scale, const float* dmean, const float* dvar, float* dx,
-                               float* dscale, float* doffset);
+                               const float* var, const float* scale, const float* offset, const float* y,
+                               const float* dmean, const float* dvar, float* dx, float* dscale, float* doffset);
 }  // namespace hafif
 
 namespace hafif {

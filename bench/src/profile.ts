@@ -1,6 +1,10 @@
 // --profile: where one training step's time goes, kernel by kernel (tf.profile wraps each kernel
-// call with a timer; our backends are synchronous so that is the kernel's own time).
+// call with a timer; our backends are synchronous so that is the kernel's own time), and for fit's
+// compiled step, which calls the addon without tfjs kernels, layer by layer (the plan's timers).
 import * as tf from '@tensorflow/tfjs-core';
+
+import {addon} from '../../dist/backend/index.js';
+import {cachedPlan} from '../../dist/train/compiled/index.js';
 
 import {isNativeKernel, setBackend, type Backend} from './env.js';
 import {median, now, progress} from './timing.js';
@@ -30,6 +34,17 @@ export interface StepProfile {
   readonly entries: ProfileEntry[];
   /** Per kernel name, slowest first. */
   readonly byKernel: ProfileEntry[];
+  /** fit's compiled step: each layer's forward and backward ms per step, in model order (else absent). */
+  readonly layers?: LayerEntry[];
+  /** The sum of the layers' times per step (compiled step only). */
+  readonly layerMs?: number;
+}
+
+export interface LayerEntry {
+  /** The plan's layer: a model layer, or a fused pair such as `bn1+relu1`. */
+  readonly layer: string;
+  readonly forwardMs: number;
+  readonly backwardMs: number;
 }
 
 const shapeStr = (shapes: (number[] | null)[]) => shapes.map((s) => (s == null ? '-' : `[${s.join(',')}]`)).join(' ');
@@ -68,11 +83,15 @@ export async function profileStep(model: ModelName, trainer: Trainer, backend: B
     const stepMs = median(times);
     const n = times.length;
     progress(`profile: ${what} on ${backend}, ${n} profiled step${n > 1 ? 's' : ''}`);
+    // The compiled step's plan is the model's cached one: its timers see the step's layers.
+    const plan = s.compiled && addon != null ? cachedPlan(s.model, addon).plan : undefined;
+    plan?.startTiming();
     const t1 = now();
     const info = await tf.profile(() => {
       for (let i = 0; i < n; i++) s.trainStep();
     });
     const profiledStepMs = (now() - t1) / n;
+    const layers = plan?.stopTiming().map((l) => ({layer: l.name, forwardMs: l.forwardMs / n, backwardMs: l.backwardMs / n}));
     // Ops with a custom gradient (fusedConv2d__op, ...) appear as scopes around their kernel: keep
     // registered kernels only, so no time is counted twice.
     const kernels = info.kernels.filter((k) => tf.getKernel(k.name, backend) != null).map(
@@ -83,6 +102,7 @@ export async function profileStep(model: ModelName, trainer: Trainer, backend: B
       kernelMs: kernels.reduce((a, k) => a + k.kernelTimeMs, 0),
       entries: perStep(aggregate(kernels, true)),
       byKernel: perStep(aggregate(kernels, false)),
+      ...(layers ? {layers, layerMs: layers.reduce((a, l) => a + l.forwardMs + l.backwardMs, 0)} : {}),
     };
   } finally {
     s.dispose();

@@ -3,7 +3,7 @@ import Table from 'cli-table3';
 
 import type {E2eResult} from './e2e.js';
 import type {KernelResult} from './kernels.js';
-import type {StepProfile} from './profile.js';
+import type {LayerEntry, StepProfile} from './profile.js';
 import type {SgemmRow} from './sgemm.js';
 import type {TorchResult} from './torch.js';
 import {fmt} from './timing.js';
@@ -15,8 +15,12 @@ export function table(head: string[], rows: (string | number)[][], title?: strin
   return (title ? `${title}\n` : '') + t.toString();
 }
 
-/** The top `n` kernels of a profiled step, by kernel and input shapes. */
+/**
+ * The top `n` kernels of a profiled step, by kernel and input shapes; for fit's compiled step
+ * (which runs no tfjs kernels) its layers instead, with the time outside them.
+ */
 export function profileTable(p: StepProfile, n = 15): string {
+  if (p.layers != null && p.layerMs != null) return layerTable(p, p.layers, p.layerMs);
   const calls = p.entries.reduce((a, e) => a + e.calls, 0);
   const rows = p.entries.slice(0, n).map((e) => [
     e.kernel + (e.native ? '' : ' (cpu)'), e.inputShapes, fmt(e.calls), fmt(e.ms), fmt((100 * e.ms) / p.kernelMs, 2) + '%',
@@ -28,6 +32,22 @@ export function profileTable(p: StepProfile, n = 15): string {
     `${p.model} training step (${TRAINER_LABEL[p.trainer]}) on ${p.backend} (per step, ${p.steps} profiled): ${fmt(p.stepMs)} ms unprofiled, ` +
       `${fmt(p.profiledStepMs)} ms profiled, ${fmt(p.kernelMs)} ms in ${calls} kernel calls${outside}`) +
     `\nby kernel (ms): ${byKernel}`;
+}
+
+/** The compiled step's layers in model order, each forward and backward, and what is outside them. */
+function layerTable(p: StepProfile, layers: readonly LayerEntry[], layerMs: number): string {
+  const rows = layers.map((l) => [l.layer, fmt(l.forwardMs), fmt(l.backwardMs), fmt(l.forwardMs + l.backwardMs),
+    fmt((100 * (l.forwardMs + l.backwardMs)) / layerMs, 2) + '%']);
+  const top = [...layers].sort((a, b) => b.forwardMs + b.backwardMs - (a.forwardMs + a.backwardMs)).slice(0, 5)
+    .map((l) => `${l.layer} ${fmt(l.forwardMs + l.backwardMs)}`).join(', ');
+  // The layer timers cost little, so the time outside the layers comes from the same (timed) steps.
+  const outside = p.profiledStepMs - layerMs;
+  const kernels = p.kernelMs > 0 ? `; tfjs kernels ${fmt(p.kernelMs)} ms` : '';
+  return table(['layer', 'forward ms', 'backward ms', 'ms', '% of layer time'], rows,
+    `${p.model} training step (${TRAINER_LABEL[p.trainer]}, compiled) on ${p.backend} (per step, ${p.steps} timed): ` +
+      `${fmt(p.stepMs)} ms untimed, ${fmt(p.profiledStepMs)} ms timed, ${fmt(layerMs)} ms in ${layers.length} layers; ` +
+      `outside the layers (loss, Adam, batch, JS) ≈ ${fmt(outside)} ms${kernels}`) +
+    `\nslowest layers (ms): ${top}`;
 }
 
 const ms = (t: {ms: number; reps: number; cold: boolean} | null) => (t ? `${fmt(t.ms)}${t.cold ? '*' : ''}` : '-');

@@ -5,6 +5,7 @@ import type {LayersModel} from '@tensorflow/tfjs-layers';
 
 import {createPredictor, type Predictor} from '../../dist/infer/index.js';
 import {createModel} from '../../dist/models/registry.js';
+import {tapeReason} from '../../dist/train/engine.js';
 import {fit, fitStep, kerasAdam} from '../../dist/train/trainer.js';
 
 /** Every model of hafif's registry, with the input it is benchmarked on (the PyTorch script's). */
@@ -38,6 +39,8 @@ export interface Session {
   readonly model: LayersModel;
   /** One optimizer step on one batch (fit's step for 'hafif'); returns the loss. */
   trainStep(): number;
+  /** For 'hafif': true when fit's step runs compiled (off the tape); false for 'tfjs'. */
+  readonly compiled: boolean;
   /** `steps` optimizer steps; for 'hafif' one `fit` call over `steps` batches. Returns the last loss. */
   train(steps: number): Promise<number>;
   /** One forward pass over INFER_BATCH images with `model.predict`; returns the first logit. */
@@ -61,9 +64,11 @@ export function makeSession(name: ModelName, trainer: Trainer = 'tfjs', seed = 1
   let optimizer: tf.Optimizer;
   let trainStep: () => number;
   let train: (steps: number) => Promise<number>;
+  let compiled = false;
   if (trainer === 'hafif') {
     optimizer = kerasAdam();
     const step = fitStep(model, {optimizer, loss: 'sparse-categorical-crossentropy', outputs: 'logits'});
+    compiled = tapeReason(step) == null;
     const batch = {x, y, indices: Int32Array.from({length: TRAIN_BATCH}, (_, i) => i)};
     let stepCount = 0;
     trainStep = () => step(batch, {model, optimizer, epoch: 0, batch: 0, step: stepCount++}).loss;
@@ -106,6 +111,7 @@ export function makeSession(name: ModelName, trainer: Trainer = 'tfjs', seed = 1
   return {
     model,
     trainStep,
+    compiled,
     train,
     predictorStep() {
       return tf.tidy(() => fused().predict(xInfer, INFER_BATCH).dataSync()[0]);

@@ -5,6 +5,9 @@ import {createRequire} from 'node:module';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 
+/** An activation batchNormTrain applies to its output in the same pass (tfjs' Relu, Relu6). */
+export type BatchNormActivation = 'linear' | 'relu' | 'relu6';
+
 /** The functions of `build/Release/hafif_native.node`. Outputs are preallocated by the caller. */
 export interface NativeAddon {
   numThreads(n?: number): number;
@@ -120,11 +123,16 @@ export interface NativeAddon {
   batchNormTrain(x: Float32Array, scale: Float32Array | null, offset: Float32Array | null, movingMean: Float32Array | null,
     movingVar: Float32Array | null, y: Float32Array, mean: Float32Array, variance: Float32Array,
     newMovingMean: Float32Array | null, newMovingVar: Float32Array | null, channels: number, epsilon: number,
-    momentum: number): void;
-  /** Gradients of batchNormTrain's y (dy), mean (dmean) and variance (dvar) wrt x, scale and offset. */
+    momentum: number, activation?: BatchNormActivation): void;
+  /**
+   * Gradients of batchNormTrain's y (dy), mean (dmean) and variance (dvar) wrt x, scale and offset.
+   * With an activation, dy is the gradient of the activated output `y` (batchNormTrain's, given
+   * with the forward's offset) and the activation's gradient is applied to it first.
+   */
   batchNormTrainGrad(dy: Float32Array, x: Float32Array, mean: Float32Array, variance: Float32Array,
     scale: Float32Array | null, dmean: Float32Array | null, dvar: Float32Array | null, dx: Float32Array,
-    dscale: Float32Array | null, doffset: Float32Array | null, channels: number, epsilon: number): void;
+    dscale: Float32Array | null, doffset: Float32Array | null, channels: number, epsilon: number,
+    activation?: BatchNormActivation, offset?: Float32Array | null, y?: Float32Array): void;
   // -- activation grad --
   /**
    * dx = dy·step(x) as tfjs' Relu gradient (NaN where x is NaN), and 0 where x > maxValue

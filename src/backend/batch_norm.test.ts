@@ -7,6 +7,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import {describe, expect, it} from 'vitest';
 
+import {addon as nativeAddon} from './addon.js';
+import type {NativeAddon} from './addon.js';
 import {batchNormTraining, nativeAvailable} from './index.js';
 import {checkLeaks, countCalls, expectClose, on, randoms, size} from './kernels/test_util.js';
 
@@ -164,5 +166,68 @@ describe.skipIf(!nativeAvailable())('BatchNormalization layer on native', () => 
     expectClose('y', result, Float32Array.from(x.dataSync(), (v) => v / Math.sqrt(1 + 1e-3)));
     layer.dispose();
     x.dispose();
+  });
+});
+
+describe.skipIf(!nativeAvailable())('batchNormTrain with a fused activation', () => {
+  /**
+   * The fused kernels against the plain ones followed by the native Relu / Relu6 and reluGrad:
+   * the same values exactly (the same arithmetic, in one pass). Channel 0's x is [-1, 0, 1] per 3
+   * rows with β = 6, so its middle row normalizes to exactly 6: Relu6's output is 6 there but
+   * the gradient passes (ClipByValue's is x ≤ 6), unlike the row above it.
+   */
+  const cases = [
+    {act: 'relu', max: undefined, rows: 300, C: 5},
+    {act: 'relu6', max: 6, rows: 300, C: 5},
+    {act: 'relu6', max: 6, rows: 3, C: 1},
+  ] as const;
+  for (const {act, max, rows, C} of cases) {
+    it(`${act}, ${rows} rows of ${C} channels`, async () => {
+      await tf.setBackend('native');
+      const addon = nativeAddon as NativeAddon;
+      const n = rows * C;
+      const x = randoms(n, 21).map((v) => v * 4);
+      for (let r = 0; r < rows; r++) x[r * C] = (r % 3) - 1;
+      const scale = randoms(C, 22).map((v) => v * 8 + 1), offset = randoms(C, 23).map((v) => v * 3);
+      offset[0] = 6;
+      const dy = randoms(n, 24);
+      const mm = randoms(C, 25), mv = randoms(C, 26).map((v) => v + 2);
+      const stats = () => ({mean: new Float32Array(C), variance: new Float32Array(C), nmm: new Float32Array(C), nmv: new Float32Array(C)});
+      // Plain: normalize, activation, activation gradient, batch-norm gradient.
+      const p = stats(), pre = new Float32Array(n), yPlain = new Float32Array(n), dPre = new Float32Array(n);
+      addon.batchNormTrain(x, scale, offset, mm, mv, pre, p.mean, p.variance, p.nmm, p.nmv, C, 1e-3, 0.9);
+      addon.unary(act === 'relu' ? addon.unaryOps.Relu : addon.unaryOps.Relu6, pre, yPlain);
+      addon.reluGrad(pre, dy, dPre, max);
+      const dxPlain = new Float32Array(n), dsPlain = new Float32Array(C), doPlain = new Float32Array(C);
+      addon.batchNormTrainGrad(dPre, x, p.mean, p.variance, scale, null, null, dxPlain, dsPlain, doPlain, C, 1e-3);
+      // Fused.
+      const f = stats(), y = new Float32Array(n);
+      addon.batchNormTrain(x, scale, offset, mm, mv, y, f.mean, f.variance, f.nmm, f.nmv, C, 1e-3, 0.9, act);
+      const dx = new Float32Array(n), ds = new Float32Array(C), dof = new Float32Array(C);
+      addon.batchNormTrainGrad(dy, x, f.mean, f.variance, scale, null, null, dx, ds, dof, C, 1e-3, act, offset, y);
+      if (act === 'relu6') {
+        // The case the gradient kernel decides from the pre-activation: output 6, gradient passed.
+        const at6 = [...Array(rows).keys()].filter((r) => pre[r * C] === 6);
+        expect(at6.length).toBeGreaterThan(0);
+        for (const r of at6) expect(dPre[r * C]).toBe(dy[r * C]);
+        expect(yPlain.some((v, i) => v === 6 && pre[i] > 6)).toBe(true);
+      }
+      if (rows > 3) expect(yPlain.some((v) => v === 0)).toBe(true);
+      expect(y).toEqual(yPlain);
+      expect([f.mean, f.variance, f.nmm, f.nmv]).toEqual([p.mean, p.variance, p.nmm, p.nmv]);
+      expect(dx).toEqual(dxPlain);
+      expect(ds).toEqual(dsPlain);
+      expect(dof).toEqual(doPlain);
+    });
+  }
+
+  it('rejects an unknown activation and a missing y, naming them', async () => {
+    await tf.setBackend('native');
+    const addon = nativeAddon as NativeAddon;
+    const a = () => new Float32Array(4), c = () => new Float32Array(2);
+    expect(() => addon.batchNormTrain(a(), null, null, null, null, a(), c(), c(), null, null, 2, 1e-3, 0.9,
+      'elu' as 'relu')).toThrow('activation must be one of linear, relu, relu6, got elu');
+    expect(() => addon.batchNormTrainGrad(a(), a(), c(), c(), null, null, null, a(), null, null, 2, 1e-3, 'relu'))
+      .toThrow(/y/);
   });
 });

@@ -2,11 +2,16 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 
+import {addon} from '../../backend/addon.js';
+import type {NativeAddon} from '../../backend/addon.js';
 import '../../backend/index.js';
+import type {NativeBackend} from '../../backend/native_backend.js';
 import {createModel} from '../../models/index.js';
 import {mulberry32} from '../../util/random.js';
 import {HostAdam} from '../adam.js';
 import {createTrainStep, tapeReason} from '../engine.js';
+import {cachedPlan, compileSequential} from './plan.js';
+import type {Plan} from './plan.js';
 import type {LossTerm, StepContext, TeacherSource, TrainHook} from '../engine.js';
 
 const SHAPES: Record<string, [number, number, number]> = {
@@ -117,6 +122,89 @@ describe.skipIf(tf.getBackend() !== 'native')('compiled training step', () => {
       compare(name, [{kind: 'cross-entropy'}]);
     }, 120_000);
   }
+
+  it('batch norm absorbs the ReLU / ReLU6 after it: the same outputs and gradients as the two layers, exactly', () => {
+    for (const name of ['mobile-student', 'deep-teacher']) {
+      const shape = SHAPES[name];
+      // Two copies: each plan's forward updates its model's moving statistics.
+      const models = [0, 1].map(() => createModel(name, {inputShape: shape, numClasses: 10, seed: 5}));
+      const plans = models.map((m, i) => compileSequential(m, addon as NativeAddon, {fuse: i === 0}).plan as Plan);
+      const names = plans.map((p) => p.layers.map((l) => l.name));
+      expect(names[0].filter((l) => l.includes('+')), name).toEqual(
+        models[0].layers.filter((l) => l.getClassName() === 'BatchNormalization').map((l) => `${l.name}+${models[0].layers[models[0].layers.indexOf(l) + 1].name}`));
+      expect(names[1].some((l) => l.includes('+'))).toBe(false);
+      const backend = tf.backend() as NativeBackend;
+      const read = (v: tf.Variable) => backend.f32(v);
+      const n = 6;
+      const b = batches(shape, n, 1, 11);
+      // Large inputs saturate ReLU6 in places.
+      const x = b.xs[0].map((v) => v * 8);
+      const dy = Float32Array.from({length: n * 10}, (_, i) => Math.sin(i));
+      const results = plans.map((p) => {
+        const {y, backward} = p.forward(x, n, read);
+        const out = y.slice();
+        backward(dy);
+        return {out, grads: p.params.map((q) => q.grad.slice())};
+      });
+      expect(results[0].out).toEqual(results[1].out);
+      results[0].grads.forEach((g, i) => expect(g, `${name} grad ${i}`).toEqual(results[1].grads[i]));
+      models[0].weights.forEach((w, i) => expect(w.read().dataSync()).toEqual(models[1].weights[i].read().dataSync()));
+      for (const m of models) m.dispose();
+    }
+  });
+
+  it('keeps a model\'s plan across training steps until its layers, flags or variables change', () => {
+    const make = () => tfl.sequential({layers: [
+      tfl.layers.conv2d({inputShape: [6, 6, 1], filters: 2, kernelSize: 3}),
+      tfl.layers.maxPooling2d({poolSize: 2}),
+      tfl.layers.flatten(),
+      tfl.layers.dense({units: 3}),
+    ]});
+    const a = make(), b = make();
+    const na = addon as NativeAddon;
+    const first = cachedPlan(a, na).plan;
+    expect(first).toBeDefined();
+    expect(cachedPlan(a, na).plan).toBe(first);
+    expect(cachedPlan(b, na).plan).not.toBe(first);
+    // A flag of a weightless layer: compiled again, and kept again.
+    a.layers[1].trainable = false;
+    const second = cachedPlan(a, na).plan;
+    expect(second).not.toBe(first);
+    expect(cachedPlan(a, na).plan).toBe(second);
+    // A frozen weighted layer: not compileable, and that is kept too.
+    a.layers[0].trainable = false;
+    expect(cachedPlan(a, na).reason).toBe(`layer ${a.layers[0].name} is not trainable`);
+    a.layers[0].trainable = true;
+    expect(cachedPlan(a, na).plan).not.toBe(second);
+    // A layer added to the model.
+    const third = cachedPlan(a, na).plan;
+    (a as tfl.Sequential).add(tfl.layers.dense({units: 2}));
+    const fourth = cachedPlan(a, na).plan;
+    expect(fourth).not.toBe(third);
+    expect(fourth?.outShape).toEqual([2]);
+    a.dispose();
+    b.dispose();
+  });
+
+  it('times each layer forward and backward while timing is on, in plan order', () => {
+    const model = createModel('mobile-student', {inputShape: SHAPES['mobile-student'], numClasses: 10, seed: 2});
+    const plan = cachedPlan(model, addon as NativeAddon).plan as Plan;
+    const backend = tf.backend() as NativeBackend;
+    const read = (v: tf.Variable) => backend.f32(v);
+    const x = batches(SHAPES['mobile-student'], 4, 1, 3).xs[0];
+    const run = () => plan.forward(x, 4, read).backward(new Float32Array(40).fill(0.1));
+    plan.startTiming();
+    run();
+    run();
+    const times = plan.stopTiming();
+    expect(times.map((t) => t.name)).toEqual(plan.layers.map((l) => l.name));
+    expect(times.every((t) => t.forwardMs >= 0 && t.backwardMs >= 0)).toBe(true);
+    expect(times.reduce((a, t) => a + t.forwardMs + t.backwardMs, 0)).toBeGreaterThan(0);
+    // Off again: nothing accumulates.
+    run();
+    expect(plan.stopTiming().every((t) => t.forwardMs === 0 && t.backwardMs === 0)).toBe(true);
+    model.dispose();
+  });
 
   it('kl and mse terms with weights (the distiller\'s), on a batch-norm model', () => {
     compare('mobile-student', [

@@ -30,6 +30,9 @@ export interface BoundLayer {
   backward(x: Float32Array, y: Float32Array, dy: Float32Array, dx: Float32Array | null, read: ReadFn): void;
 }
 
+/** An activation a layer before it can run in its own pass (see CompiledLayer.withActivation). */
+export type FusableActivation = 'relu' | 'relu6';
+
 /** A compiled layer: shapes are per example (no batch axis). */
 export interface CompiledLayer {
   readonly name: string;
@@ -37,6 +40,13 @@ export interface CompiledLayer {
   /** The output is the input's buffer, and d x is d y's (Flatten). */
   readonly alias: boolean;
   readonly params: readonly Param[];
+  /** Set on an elementwise activation layer that the layer before it may absorb. */
+  readonly activation?: FusableActivation;
+  /**
+   * This layer followed by the activation, as one layer (`name` is the pair's): the same outputs
+   * and gradients as the two layers. Absent where the layer cannot absorb one.
+   */
+  withActivation?(activation: FusableActivation, name: string): CompiledLayer;
   bind(n: number): BoundLayer;
 }
 
@@ -206,7 +216,9 @@ const dense: Handler = (layer, inShape, addon) => {
 /**
  * BatchNormalization over the last axis in training mode: the native fused kernels hafif's
  * BatchNormalization patch runs (batch statistics, then Keras' moving-average update, which is
- * assigned to the moving variables during the forward pass as the layer does).
+ * assigned to the moving variables during the forward pass as the layer does). A ReLU or ReLU6
+ * after it runs inside the same kernels (withActivation): forward on the normalized values,
+ * backward as a mask on dy, with the gradients of the separate Relu (and ClipByValue) ops.
  */
 const batchNormalization: Handler = (layer, inShape, addon) => {
   const c = layer.getConfig();
@@ -225,8 +237,9 @@ const batchNormalization: Handler = (layer, inShape, addon) => {
   const ones = new Float32Array(C).fill(1);
   const zeros = new Float32Array(C);
   const params = [gp, bp].filter((p): p is Param => p != null);
-  return {
-    name: layer.name, outShape: [...inShape], alias: false, params,
+  const make = (name: string, act: 'linear' | FusableActivation): CompiledLayer => ({
+    name, outShape: [...inShape], alias: false, params,
+    withActivation: act === 'linear' ? (a, fusedName) => make(fusedName, a) : undefined,
     bind() {
       const mean = new Float32Array(C), variance = new Float32Array(C);
       const dscale = new Float32Array(C), doffset = new Float32Array(C);
@@ -235,17 +248,19 @@ const batchNormalization: Handler = (layer, inShape, addon) => {
           // Fresh arrays: the new moving statistics become the variables' values.
           const nmm = new Float32Array(C), nmv = new Float32Array(C);
           addon.batchNormTrain(x, gamma ? read(gamma) : ones, beta ? read(beta) : zeros, read(movingMean),
-            read(movingVariance), y, mean, variance, nmm, nmv, C, epsilon, momentum);
+            read(movingVariance), y, mean, variance, nmm, nmv, C, epsilon, momentum, act);
           assign(movingMean, nmm);
           assign(movingVariance, nmv);
         },
         backward(x, y, dy, dx, read) {
           addon.batchNormTrainGrad(dy, x, mean, variance, gamma ? read(gamma) : ones, null, null,
-            dx ?? new Float32Array(x.length), gp ? gp.grad : dscale, bp ? bp.grad : doffset, C, epsilon);
+            dx ?? new Float32Array(x.length), gp ? gp.grad : dscale, bp ? bp.grad : doffset, C, epsilon,
+            act, beta ? read(beta) : zeros, y);
         },
       };
     },
-  };
+  });
+  return make(layer.name, 'linear');
 };
 
 /** Gives a variable new values (the array becomes the variable's). */
@@ -333,9 +348,9 @@ const flatten: Handler = (layer, inShape) => {
 
 /** An elementwise activation: the native unary forward and gradient. */
 function elementwise(name: string, inShape: readonly number[], unary: (x: Float32Array, y: Float32Array) => void,
-  grad: (x: Float32Array, dy: Float32Array, dx: Float32Array) => void): CompiledLayer {
+  grad: (x: Float32Array, dy: Float32Array, dx: Float32Array) => void, activation?: FusableActivation): CompiledLayer {
   return {
-    name, outShape: [...inShape], alias: false, params: [],
+    name, outShape: [...inShape], alias: false, params: [], activation,
     bind: () => ({
       forward: (x, y) => unary(x, y),
       backward: (x, _y, dy, dx) => {
@@ -352,10 +367,11 @@ function elementwise(name: string, inShape: readonly number[], unary: (x: Float3
 const reLU: Handler = (layer, inShape, addon) => {
   const maxValue = layer.getConfig().maxValue as number | null | undefined;
   if (maxValue == null) {
-    return elementwise(layer.name, inShape, (x, y) => addon.unary(addon.unaryOps.Relu, x, y), (x, dy, dx) => addon.reluGrad(x, dy, dx));
+    return elementwise(layer.name, inShape, (x, y) => addon.unary(addon.unaryOps.Relu, x, y), (x, dy, dx) => addon.reluGrad(x, dy, dx), 'relu');
   }
   if (maxValue !== 6) return `maxValue ${maxValue}`;
-  return elementwise(layer.name, inShape, (x, y) => addon.unary(addon.unaryOps.Relu6, x, y), (x, dy, dx) => addon.reluGrad(x, dy, dx, 6));
+  return elementwise(layer.name, inShape, (x, y) => addon.unary(addon.unaryOps.Relu6, x, y), (x, dy, dx) => addon.reluGrad(x, dy, dx, 6),
+    'relu6');
 };
 
 /** LeakyReLU: tf.leakyRelu; its gradient dy where x > 0, else dy·alpha in float32. */
@@ -373,7 +389,7 @@ const activation: Handler = (layer, inShape, addon) => {
       bind: () => ({forward: () => undefined, backward: () => undefined})};
   }
   if (a === 'relu') {
-    return elementwise(layer.name, inShape, (x, y) => addon.unary(addon.unaryOps.Relu, x, y), (x, dy, dx) => addon.reluGrad(x, dy, dx));
+    return elementwise(layer.name, inShape, (x, y) => addon.unary(addon.unaryOps.Relu, x, y), (x, dy, dx) => addon.reluGrad(x, dy, dx), 'relu');
   }
   return `activation ${String(a)}`;
 };

@@ -22,9 +22,17 @@ interface Bound {
 /** How many batch sizes keep their buffers (a run has its batch size and a smaller last batch). */
 const MAX_BOUND = 4;
 
+/** A layer's time in the steps run while timing was on (see Plan.startTiming). */
+export interface LayerTime {
+  readonly name: string;
+  readonly forwardMs: number;
+  readonly backwardMs: number;
+}
+
 /** The compiled layers of a model and their buffers per batch size. */
 export class Plan {
   private readonly bound = new Map<number, Bound>();
+  private timing: {forward: Float64Array; backward: Float64Array} | null = null;
 
   constructor(
     readonly layers: readonly CompiledLayer[],
@@ -34,6 +42,18 @@ export class Plan {
     /** The model's trainable variables in model.trainableWeights order, each with its gradient array. */
     readonly params: readonly Param[],
   ) {}
+
+  /** Times each layer's forward and backward from now on (for profiles; off by default). */
+  startTiming(): void {
+    this.timing = {forward: new Float64Array(this.layers.length), backward: new Float64Array(this.layers.length)};
+  }
+
+  /** The summed times per layer since startTiming, in plan order; timing is off again. */
+  stopTiming(): LayerTime[] {
+    const t = this.timing;
+    this.timing = null;
+    return this.layers.map((l, i) => ({name: l.name, forwardMs: t?.forward[i] ?? 0, backwardMs: t?.backward[i] ?? 0}));
+  }
 
   private bind(n: number): Bound {
     let b = this.bound.get(n);
@@ -60,12 +80,19 @@ export class Plan {
    */
   forward(x: Float32Array, n: number, read: ReadFn): {y: Float32Array; backward: (dy: Float32Array) => void} {
     const b = this.bind(n);
+    const timing = this.timing;
     const inputs: Float32Array[] = [];
     let cur = x;
     b.layers.forEach((l, i) => {
       inputs.push(cur);
       const out = b.acts[i] ?? cur;
-      l.forward(cur, out, read);
+      if (timing == null) {
+        l.forward(cur, out, read);
+      } else {
+        const t0 = performance.now();
+        l.forward(cur, out, read);
+        timing.forward[i] += performance.now() - t0;
+      }
       cur = out;
     });
     const outputs = b.acts.map((a, i) => a ?? inputs[i]);
@@ -75,7 +102,13 @@ export class Plan {
         let d = dy;
         for (let i = b.layers.length - 1; i >= 0; i--) {
           const dx = this.layers[i].alias ? d : b.grads[i];
-          b.layers[i].backward(inputs[i], outputs[i], d, dx, read);
+          if (timing == null) {
+            b.layers[i].backward(inputs[i], outputs[i], d, dx, read);
+          } else {
+            const t0 = performance.now();
+            b.layers[i].backward(inputs[i], outputs[i], d, dx, read);
+            timing.backward[i] += performance.now() - t0;
+          }
           if (dx == null) break;
           d = dx;
         }
@@ -84,11 +117,21 @@ export class Plan {
   }
 }
 
+/** Options of {@link compileSequential}. */
+export interface CompileOptions {
+  /**
+   * Let a layer absorb the activation layer after it (batch norm + ReLU or ReLU6 run as one
+   * native pass each way); off, every layer runs on its own. @default true
+   */
+  readonly fuse?: boolean;
+}
+
 /**
  * Compiles a Sequential model of known layers (layers.ts), every weighted layer trainable. Anything
  * else gives the reason, naming the layer.
  */
-export function compileSequential(model: tfl.LayersModel, addon: NativeAddon): CompileResult {
+export function compileSequential(model: tfl.LayersModel, addon: NativeAddon, options: CompileOptions = {}): CompileResult {
+  const {fuse = true} = options;
   if (model.getClassName() !== 'Sequential') return {reason: `a ${model.getClassName()}, not a Sequential model`};
   if (model.inputs.length !== 1 || model.outputs.length !== 1) return {reason: 'not one input and one output'};
   const inShape = model.inputs[0].shape.slice(1);
@@ -110,7 +153,12 @@ export function compileSequential(model: tfl.LayersModel, addon: NativeAddon): C
       compiled.outShape.some((d, i) => d !== expected[i + 1])) {
       return {reason: `layer ${layer.name} (${cls}): output [${compiled.outShape}], the layer says [${String(expected)}]`};
     }
-    layers.push(compiled);
+    const prev = layers[layers.length - 1];
+    if (fuse && compiled.activation != null && prev?.withActivation != null) {
+      layers[layers.length - 1] = prev.withActivation(compiled.activation, `${prev.name}+${compiled.name}`);
+    } else {
+      layers.push(compiled);
+    }
     shape = [...compiled.outShape];
   }
   if (layers.length === 0) return {reason: 'no layers'};
@@ -125,4 +173,28 @@ export function compileSequential(model: tfl.LayersModel, addon: NativeAddon): C
   }
   if (params.length !== byVariable.size) return {reason: 'a compiled weight is not trainable'};
   return {plan: new Plan(layers, inShape as number[], shape, params)};
+}
+
+/** What a cached plan was compiled from: each layer, whether it trains, and its variables. */
+function planKey(model: tfl.LayersModel): unknown[] {
+  const key: unknown[] = [];
+  for (const layer of model.layers) key.push(layer, layer.trainable, ...layer.weights.map((w) => w.read()));
+  key.push(model.trainableWeights.length);
+  return key;
+}
+
+const planCache = new WeakMap<tfl.LayersModel, {readonly key: unknown[]; readonly result: CompileResult}>();
+
+/**
+ * compileSequential's result for the model, kept across calls (each `fit` makes a training step):
+ * the compiled layers and their buffers per batch size are reused as long as the model has the
+ * same layers, trainable flags and variables (values may change: the plan reads them each step).
+ */
+export function cachedPlan(model: tfl.LayersModel, addon: NativeAddon): CompileResult {
+  const key = planKey(model);
+  const hit = planCache.get(model);
+  if (hit != null && hit.key.length === key.length && hit.key.every((k, i) => k === key[i])) return hit.result;
+  const result = compileSequential(model, addon);
+  planCache.set(model, {key, result});
+  return result;
 }

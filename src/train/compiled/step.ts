@@ -10,7 +10,7 @@ import {NativeBackend} from '../../backend/native_backend.js';
 import {HostAdam} from '../adam.js';
 import type {Batch, Logs, LossTerm, StepContext, StepFn, TeacherSource, TrainHook} from '../engine.js';
 import {fusedTerms} from '../fused_terms.js';
-import {compileSequential} from './plan.js';
+import {cachedPlan} from './plan.js';
 import type {Plan} from './plan.js';
 
 /** What {@link compiledStep} needs: the engine's step options, resolved. */
@@ -49,7 +49,7 @@ export function compiledStepProblem(o: Omit<CompiledStepOptions, 'tape'>): strin
 export function compiledStep(o: CompiledStepOptions): {step: StepFn | null; reason: string | null} {
   const problem = compiledStepProblem(o);
   if (problem != null) return {step: null, reason: problem};
-  const compiled = compileSequential(o.model, addon as NonNullable<typeof addon>);
+  const compiled = cachedPlan(o.model, addon as NonNullable<typeof addon>);
   if (compiled.plan == null) return {step: null, reason: compiled.reason};
   const plan: Plan = compiled.plan;
   const optimizer = o.optimizer as HostAdam;
