@@ -66,8 +66,9 @@ Napi::Value SmallConv2DBackpropFilter(const Napi::CallbackInfo& info) {
   if (present(4)) db = f32_arg(info, 4, k, "db");
   const ConvGeom g = small_geom_arg(info, 5, k);
   if (!small_conv_filter_applies(g)) {
-    throw kernel_error(info.Env(), k, "needs outC divisible by 16, at most " + std::to_string(kSmallConvFilterMaxChannels) +
-                                          " input channels and 64 filter values per output channel, got geom " +
+    throw kernel_error(info.Env(), k, "needs outC divisible by 16 and at most " + std::to_string(kSmallConvFilterMaxChannels) +
+                                          " input channels and 64 filter values per output channel (or a pointwise conv of at most " +
+                                          std::to_string(kSmallConvPointwiseMaxChannels) + "), got geom " +
                                           shape_str(ints_arg(info, 5, k, "geom")));
   }
   const int64_t yn = checked_numel(info.Env(), k, "dy", {g.batch, g.outH, g.outW, g.outC});

@@ -197,6 +197,9 @@ void small_conv2d(const ConvGeom& g, const float* x, const float* w, const float
 // conv2d_backprop_filter from d = dy, or tfjs' Relu gradient dy·step(y) when y (the conv's relu
 // output) is given; db (may be null) = the sum of d over all output pixels, the bias gradient.
 constexpr int64_t kSmallConvFilterMaxChannels = 4;
+// ... and of pointwise 1×1 stride-1 convs with at most this many input channels (x read in place).
+constexpr int64_t kSmallConvPointwiseMaxChannels = 32;
+bool small_conv_is_pointwise(const ConvGeom& g);
 // Whether conv.cc's conv2d and conv2d_backprop_filter send first layers here (default) or keep
 // their own paths: HAFIF_SMALL_CONV=0 or small_conv_training_enable(false), for A/B benchmarks.
 void small_conv_training_enable(bool on);

@@ -46,9 +46,16 @@ void small_conv2d(const ConvGeom& g, const float* x, const float* w, const float
 // The filter gradient sums each image's pixels in float32 before adding images up.
 constexpr int64_t kMaxImagePixels = int64_t{1} << 16;
 
+bool small_conv_is_pointwise(const ConvGeom& g) {
+  return g.filterH == 1 && g.filterW == 1 && g.strideH == 1 && g.strideW == 1 && g.padTop == 0 && g.padLeft == 0 &&
+         g.outH == g.inH && g.outW == g.inW;
+}
+
 bool small_conv_filter_applies(const ConvGeom& g) {
-  return g.outC > 0 && g.outC % 16 == 0 && g.inC >= 1 && g.inC <= kSmallConvFilterMaxChannels &&
-         g.filterH * g.filterW * g.inC <= 64 && g.batch * g.outH * g.outW > 0 && g.outH * g.outW <= kMaxImagePixels;
+  const bool few = g.inC <= kSmallConvFilterMaxChannels && g.filterH * g.filterW * g.inC <= 64;
+  const bool pointwise = small_conv_is_pointwise(g) && g.inC <= kSmallConvPointwiseMaxChannels;
+  return g.outC > 0 && g.outC % 16 == 0 && g.inC >= 1 && (few || pointwise) && g.batch * g.outH * g.outW > 0 &&
+         g.outH * g.outW <= kMaxImagePixels;
 }
 
 void small_conv2d_backprop_filter(const ConvGeom& g, const float* x, const float* y, const float* dy, float* dw,

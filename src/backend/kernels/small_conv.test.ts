@@ -83,6 +83,7 @@ const filterCases: FilterCase[] = [
   {x: [5, 14, 14, 1], f: [3, 3, 1, 16], strides: 2, pad: 'same', relu: true, bias: false},
   {x: [2, 8, 7, 4], f: [3, 3, 4, 16], strides: 1, pad: 'valid', relu: true, bias: true},  // 36 taps: two passes
   {x: [1, 9, 9, 2], f: [5, 5, 2, 16], strides: 1, pad: 'same', relu: true, bias: true},  // 50 taps, batch 1
+  {x: [3, 5, 6, 32], f: [1, 1, 32, 16], strides: 1, pad: 'valid', relu: true, bias: true},  // pointwise, x in place
 ];
 
 describe('addon.smallConv2dBackpropFilter', () => {
@@ -111,14 +112,17 @@ describe('addon.smallConv2dBackpropFilter', () => {
     if (c.relu) expect([Number.isNaN(dw[5]), Number.isNaN(db[5])]).toEqual([true, c.bias]);
   });
 
-  it('applies only to few input channels and outC divisible by 16, and rejects bad lengths', () => {
+  it('applies only to few input channels (or pointwise) and outC divisible by 16, and rejects bad lengths', () => {
     const geom = (inC: number, outC: number) => [2, 6, 6, inC, 6, 6, outC, 3, 3, 1, 1, 1, 1, 1, 1];
+    const pointwise = (inC: number) => [2, 6, 6, inC, 6, 6, 16, 1, 1, 1, 1, 1, 1, 0, 0];
     expect(addon!.smallConvFilterApplies(geom(3, 16))).toBe(true);
     expect(addon!.smallConvFilterApplies(geom(3, 24))).toBe(false);
     expect(addon!.smallConvFilterApplies(geom(8, 16))).toBe(false);
+    expect(addon!.smallConvFilterApplies(pointwise(32))).toBe(true);
+    expect(addon!.smallConvFilterApplies(pointwise(48))).toBe(false);
     const f32 = (n: number) => new Float32Array(n);
     expect(() => addon!.smallConv2dBackpropFilter(f32(2 * 36 * 8), null, f32(2 * 36 * 16), f32(9 * 8 * 16), null, geom(8, 16)))
-      .toThrow('smallConv2dBackpropFilter: needs outC divisible by 16, at most 4 input channels and 64 filter values per output channel, got geom [2,6,6,8,6,6,16,3,3,1,1,1,1,1,1]');
+      .toThrow('smallConv2dBackpropFilter: needs outC divisible by 16 and at most 4 input channels and 64 filter values per output channel (or a pointwise conv of at most 32), got geom [2,6,6,8,6,6,16,3,3,1,1,1,1,1,1]');
     expect(() => addon!.smallConv2dBackpropFilter(f32(2 * 36 * 3), f32(5), f32(2 * 36 * 16), f32(27 * 16), null, geom(3, 16)))
       .toThrow('smallConv2dBackpropFilter: y has 5 elements, expected 1152');
     expect(() => addon!.smallConv2dBackpropFilter(f32(2 * 36 * 3), null, f32(2 * 36 * 16), f32(27 * 16), f32(15), geom(3, 16)))
