@@ -7,9 +7,9 @@
 //   backprop filter  dW[K, outC]  = col^T x dy[M, outC]
 //   backprop input   dcol[M, K]   = dy x W^T, then col2im scatter-adds dcol into dx.
 // 1x1 stride-1 unpadded convs use x itself as the col matrix; convs with one input channel skip
-// the GEMM (see conv2d_c1); first layers with outC divisible by 16 run small_conv.cc. Chunks of whole images bound the
-// col buffer at kColBudget floats. sgemm threads itself, so it is never called inside parallel_for
-// (the pool does not nest).
+// the GEMM (see conv2d_c1); first-layer and pointwise convs with outC divisible by 16 run
+// small_conv.cc. Chunks of whole images bound the col buffer at kColBudget floats. sgemm threads
+// itself, so it is never called inside parallel_for (the pool does not nest).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -442,8 +442,9 @@ void conv2d(const ConvGeom& g, const float* x, const float* w, const float* bias
             float* y) {
   const int64_t M = g.batch * rows_per_image(g), K = col_k(g), N = g.outC;
   if (M == 0 || N == 0) return;
-  // First layers (a few input channels, outC divisible by 16): the register-tiled small_conv
-  // kernel, 2.3-5x faster than the paths below at batch 32 (cifar-student conv1 0.72 vs 1.69 ms).
+  // First layers (a few input channels) and pointwise convs, outC divisible by 16: the
+  // register-tiled small_conv kernel, 2.3-5x faster than the paths below for first layers at batch
+  // 32 (cifar-student conv1 0.72 vs 1.69 ms), 1.2-2.7x for mobile-student's pointwise pw1-pw3.
   if ((g.inC <= kSmallConvFilterMaxChannels || is_pointwise(g)) && small_conv_applies(g) && small_conv_training_enabled()) {
     small_conv2d(g, x, w, bias, act, alpha, y);
     return;
@@ -476,8 +477,8 @@ void conv2d(const ConvGeom& g, const float* x, const float* w, const float* bias
 void conv2d_backprop_filter(const ConvGeom& g, const float* x, const float* dy, float* dw) {
   const int64_t M = g.batch * rows_per_image(g), K = col_k(g), N = g.outC;
   if (K == 0 || N == 0) return;
-  // A few input channels: every tap's sums in registers over a whole image (2-3.4x faster at
-  // batch 32 than the one-channel and Winograd paths below).
+  // A few input channels, or pointwise with at most 32: every tap's sums in registers over a whole
+  // image (2-3.4x faster at batch 32 than the one-channel and Winograd paths below for first layers).
   if (small_conv_filter_applies(g) && small_conv_training_enabled()) {
     small_conv2d_backprop_filter(g, x, nullptr, dy, dw, nullptr);
     return;
