@@ -197,6 +197,21 @@ constexpr int64_t kSmallConvMaxWeights = 32768;
 bool small_conv_applies(const ConvGeom& g);
 void small_conv2d(const ConvGeom& g, const float* x, const float* w, const float* bias, ConvActivation act,
                   float alpha, float* y);
+// The filter gradient of convs with few input channels (first layers), outC divisible by 16 and
+// at most 64 filter values per output channel (and 65536 output pixels per image), in one pass over x and dy: dw as
+// conv2d_backprop_filter from d = dy, or tfjs' Relu gradient dy·step(y) when y (the conv's relu
+// output) is given; db (may be null) = the sum of d over all output pixels, the bias gradient.
+constexpr int64_t kSmallConvFilterMaxChannels = 4;
+// ... and of pointwise 1×1 stride-1 convs with at most this many input channels (x read in place).
+constexpr int64_t kSmallConvPointwiseMaxChannels = 32;
+bool small_conv_is_pointwise(const ConvGeom& g);
+// Whether conv.cc's conv2d and conv2d_backprop_filter send first layers here (default) or keep
+// their own paths: HAFIF_SMALL_CONV=0 or small_conv_training_enable(false), for A/B benchmarks.
+void small_conv_training_enable(bool on);
+bool small_conv_training_enabled();
+bool small_conv_filter_applies(const ConvGeom& g);
+void small_conv2d_backprop_filter(const ConvGeom& g, const float* x, const float* y, const float* dy, float* dw,
+                                  float* db);
 // ---- winograd.cc ----
 // Winograd F(2x2, 3x3) for 3x3, stride-1, undilated convs of at least 8 channels each way; conv.cc's
 // conv2d* call these when conv_winograd_applies(g) (the filter gradient: conv_winograd_filter_applies).

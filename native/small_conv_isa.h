@@ -7,6 +7,7 @@
   namespace hafif {                                                                                               \
   namespace ns {                                                                                                  \
   void small_conv2d(const ConvGeom&, const float*, const float*, const float*, ConvActivation, float, float*);   \
+  void small_conv2d_backprop_filter(const ConvGeom&, const float*, const float*, const float*, float*, float*);  \
   }                                                                                                               \
   }
 

@@ -52,6 +52,20 @@ export interface NativeAddon {
    */
   smallConv2d(x: Float32Array, filter: Float32Array, bias: Float32Array | null, out: Float32Array, geom: number[],
     activation?: 'linear' | 'relu' | 'relu6' | 'elu' | 'sigmoid' | 'leakyrelu', leakyreluAlpha?: number): void;
+  /**
+   * Whether conv2d and conv2dBackpropFilter (and the compiled Conv2D layer) run first layers on the
+   * small-conv kernels (default; HAFIF_SMALL_CONV=0 turns it off); sets it when given. For A/B benchmarks.
+   */
+  smallConv(on?: boolean): boolean;
+  /** Whether smallConv2dBackpropFilter takes this geom (outC divisible by 16, at most 4 input channels, 64 taps). */
+  smallConvFilterApplies(geom: number[]): boolean;
+  /**
+   * Filter gradient of a conv with few input channels in one pass: dw from d = dy, or from tfjs'
+   * Relu gradient dy·step(y) when y (the conv's relu output) is given; db, when given, = sum of d
+   * over the output pixels (the bias gradient). geom as conv2d's.
+   */
+  smallConv2dBackpropFilter(x: Float32Array, y: Float32Array | null, dy: Float32Array, dw: Float32Array,
+    db: Float32Array | null, geom: number[]): void;
   // Kernel families add their functions below, one block each.
   // -- conv --
   /**

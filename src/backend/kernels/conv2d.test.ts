@@ -73,6 +73,24 @@ const cases: Case[] = [
   {name: 'per-image path: deep-teacher conv2 shape', x: [8, 14, 14, 32], f: [3, 3, 32, 64], strides: 1, pad: 'same'},
   {name: '1 channel in, 7x5 filter (more taps than the direct kernels take)', x: [1, 9, 9, 1], f: [7, 5, 1, 3],
     strides: 1, pad: 'same'},
+  // First layers with outC divisible by 16 (small_conv): by images from a zero-bordered copy, by rows at batch 1.
+  {name: 'small_conv: 3 channels in, 3x3 s1 same, partial tiles', x: [5, 10, 9, 3], f: [3, 3, 3, 16], strides: 1, pad: 'same'},
+  {name: 'small_conv: 3 channels in, s2 same, 32 filters', x: [4, 11, 11, 3], f: [3, 3, 3, 32], strides: 2, pad: 'same'},
+  {name: 'small_conv: 1 channel in, s2 same', x: [4, 28, 28, 1], f: [3, 3, 1, 16], strides: 2, pad: 'same'},
+  {name: 'small_conv: 4 channels in (filter gradient in two passes), valid', x: [4, 7, 6, 4], f: [3, 3, 4, 16],
+    strides: 1, pad: 'valid'},
+  {name: 'small_conv: 2 channels in, 5x5, explicit asymmetric pad', x: [3, 9, 8, 2], f: [5, 5, 2, 16], strides: [1, 2],
+    pad: [[0, 0], [2, 1], [0, 3], [0, 0]]},
+  {name: 'small_conv: pointwise 16 -> 32 (forward, filter and input gradients)', x: [4, 5, 7, 16], f: [1, 1, 16, 32],
+    strides: 1, pad: 'valid'},
+  {name: 'small_conv: pointwise 32 -> 48, odd pixel count', x: [3, 3, 5, 32], f: [1, 1, 32, 48], strides: 1, pad: 'same'},
+  {name: 'small_conv: pointwise 64 -> 16 (input gradient only)', x: [2, 4, 4, 64], f: [1, 1, 64, 16], strides: 1,
+    pad: 'valid'},
+  {name: 'small_conv: batch 1', x: [1, 9, 10, 3], f: [3, 3, 3, 16], strides: 1, pad: 'same'},
+  {name: 'small_conv: dilation 2', x: [4, 9, 9, 3], f: [3, 3, 3, 16], strides: 1, pad: 'same', dilations: 2,
+    forwardOnly: true},
+  {name: 'small_conv: ceil rounding past the input', x: [4, 6, 6, 3], f: [3, 3, 3, 16], strides: 2, pad: 1,
+    dimRoundingMode: 'ceil', forwardOnly: true},
 ];
 
 function expectClose(name: string, got: Float32Array, want: Float32Array) {

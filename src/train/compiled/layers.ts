@@ -135,11 +135,18 @@ const conv2d: Handler = (layer, inShape, addon) => {
       const geom = convGeometry(infoFor(n));
       const rows = n * size(outShape);
       const dAct = act === 'relu' ? new Float32Array(rows) : null;
+      // A first layer with few input channels: Relu's gradient, the bias sum and the filter
+      // gradient in one pass over dy (no input gradient there).
+      const onePass = addon.smallConv() && addon.smallConvFilterApplies(geom);
       return {
         forward(x, y, read) {
           addon.conv2d(x, read(kernel), bias ? read(bias) : null, y, geom, act);
         },
         backward(x, y, dy, dx, read) {
+          if (onePass && dx == null) {
+            addon.smallConv2dBackpropFilter(x, act === 'relu' ? y : null, dy, kp.grad, bp ? bp.grad : null, geom);
+            return;
+          }
           const d = preActivationGrad(addon, dAct, y, dy);
           if (bp) addon.sum(d, bp.grad, [1, rows / outShape[2], outShape[2]]);
           addon.conv2dBackpropFilter(x, d, kp.grad, geom);
