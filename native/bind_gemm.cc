@@ -117,7 +117,8 @@ Napi::Value SgemmOwn(const Napi::CallbackInfo& info) {
   if (d.size() != 6) throw kernel_error(info.Env(), k, "dims must be [M, N, K, lda, ldb, ldc]");
   const int64_t M = d[0], N = d[1], K = d[2], lda = d[3], ldb = d[4], ldc = d[5];
   const bool tA = info[4].ToBoolean(), tB = info[5].ToBoolean(), serial = info[8].ToBoolean();
-  const float alpha = static_cast<float>(num_arg(info, 6, k, "alpha")), beta = static_cast<float>(num_arg(info, 7, k, "beta"));
+  const float alpha = static_cast<float>(num_arg(info, 6, k, "alpha"));
+  const float beta = static_cast<float>(num_arg(info, 7, k, "beta"));
   // Rows x cols of each stored operand, and the elements a row-major matrix with that stride spans.
   const int64_t aRows = tA ? K : M, aCols = tA ? M : K, bRows = tB ? N : K, bCols = tB ? K : N;
   auto span = [&](int64_t rows, int64_t cols, int64_t ld) {
@@ -126,8 +127,8 @@ Napi::Value SgemmOwn(const Napi::CallbackInfo& info) {
   if (M < 1 || N < 1 || K < 1 || lda < aCols || ldb < bCols || ldc < N) {
     throw kernel_error(info.Env(), k, "bad dims " + shape_str(d));
   }
-  if (static_cast<int64_t>(a.length) < span(aRows, aCols, lda) || static_cast<int64_t>(b.length) < span(bRows, bCols, ldb) ||
-      static_cast<int64_t>(c.length) < span(M, N, ldc)) {
+  const auto len = [](const F32& x) { return static_cast<int64_t>(x.length); };
+  if (len(a) < span(aRows, aCols, lda) || len(b) < span(bRows, bCols, ldb) || len(c) < span(M, N, ldc)) {
     throw kernel_error(info.Env(), k, "an operand is shorter than dims " + shape_str(d) + " need");
   }
   if (serial) sgemm_own_serial(tA, tB, M, N, K, alpha, a.data, lda, b.data, ldb, beta, c.data, ldc);
