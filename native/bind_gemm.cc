@@ -106,6 +106,36 @@ Napi::Value SgemmBench(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), secs / static_cast<double>(reps));
 }
 
+// sgemmOwn(a, b, c, [M, N, K, lda, ldb, ldc], transA, transB, alpha, beta, serial): test hook for
+// hafif's own GEMM with the strides, alpha and beta that batchMatMul never passes:
+// C = alpha * op(A) x op(B) + beta * C on row-major operands (C not read when beta == 0), through
+// sgemm_own_serial when `serial`, else the parallel sgemm_own.
+Napi::Value SgemmOwn(const Napi::CallbackInfo& info) {
+  const char* k = "sgemmOwn";
+  F32 a = f32_arg(info, 0, k, "a"), b = f32_arg(info, 1, k, "b"), c = f32_arg(info, 2, k, "c");
+  const auto d = ints_arg(info, 3, k, "dims");
+  if (d.size() != 6) throw kernel_error(info.Env(), k, "dims must be [M, N, K, lda, ldb, ldc]");
+  const int64_t M = d[0], N = d[1], K = d[2], lda = d[3], ldb = d[4], ldc = d[5];
+  const bool tA = info[4].ToBoolean(), tB = info[5].ToBoolean(), serial = info[8].ToBoolean();
+  const float alpha = static_cast<float>(num_arg(info, 6, k, "alpha"));
+  const float beta = static_cast<float>(num_arg(info, 7, k, "beta"));
+  // Rows x cols of each stored operand, and the elements a row-major matrix with that stride spans.
+  const int64_t aRows = tA ? K : M, aCols = tA ? M : K, bRows = tB ? N : K, bCols = tB ? K : N;
+  auto span = [&](int64_t rows, int64_t cols, int64_t ld) {
+    return checked_add(info.Env(), k, checked_mul(info.Env(), k, rows - 1, ld), cols);
+  };
+  if (M < 1 || N < 1 || K < 1 || lda < aCols || ldb < bCols || ldc < N) {
+    throw kernel_error(info.Env(), k, "bad dims " + shape_str(d));
+  }
+  const auto len = [](const F32& x) { return static_cast<int64_t>(x.length); };
+  if (len(a) < span(aRows, aCols, lda) || len(b) < span(bRows, bCols, ldb) || len(c) < span(M, N, ldc)) {
+    throw kernel_error(info.Env(), k, "an operand is shorter than dims " + shape_str(d) + " need");
+  }
+  if (serial) sgemm_own_serial(tA, tB, M, N, K, alpha, a.data, lda, b.data, ldb, beta, c.data, ldc);
+  else sgemm_own(tA, tB, M, N, K, alpha, a.data, lda, b.data, ldb, beta, c.data, ldc);
+  return info.Env().Undefined();
+}
+
 // gemmImpl() -> "blas" | "own"; gemmImpl("own" | "blas") sets it (blas only when built with one).
 Napi::Value GemmImplFn(const Napi::CallbackInfo& info) {
   if (info.Length() > 0 && info[0].IsString()) {
@@ -123,6 +153,7 @@ void InitGemm(Napi::Env env, Napi::Object exports) {
   exports.Set("gemmImpl", Napi::Function::New(env, GemmImplFn, "gemmImpl"));
   exports.Set("fusedMatMul", Napi::Function::New(env, FusedMatMul, "fusedMatMul"));
   exports.Set("sgemmBench", Napi::Function::New(env, SgemmBench, "sgemmBench"));
+  exports.Set("sgemmOwn", Napi::Function::New(env, SgemmOwn, "sgemmOwn"));
   exports.Set("hasBlas", Napi::Boolean::New(env, gemm_has_blas()));
 }
 

@@ -34,6 +34,13 @@ export interface NativeAddon {
    * Throws for 'blas' when `hasBlas` is false. GFLOP/s = 2*M*N*K / seconds / 1e9.
    */
   sgemmBench(impl: 'own' | 'blas', M: number, N: number, K: number, transA: boolean, transB: boolean, reps: number): number;
+  /**
+   * Test hook: hafif's own GEMM with strides, alpha and beta, c = alpha * op(a) x op(b) + beta * c on
+   * row-major operands (dims = [M, N, K, lda, ldb, ldc]; c is not read when beta is 0), on the
+   * calling thread when `serial`, else split over the pool.
+   */
+  sgemmOwn(a: Float32Array, b: Float32Array, c: Float32Array, dims: number[], transA: boolean, transB: boolean,
+    alpha: number, beta: number, serial: boolean): void;
   // depthwise (NHWC) geom = [batch, inH, inW, inC, outH, outW, channelMultiplier, filterH, filterW,
   // strideH, strideW, dilationH, dilationW, padTop, padLeft]; filter is [filterH, filterW, inC, channelMultiplier].
   /** out = act(depthwise(x, filter) + bias); bias (inC * channelMultiplier values) may be null. */

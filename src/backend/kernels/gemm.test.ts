@@ -1,7 +1,8 @@
 // hafif's own GEMM (used when no BLAS is linked) against a float64 reference, through the addon's
 // batchMatMul after gemmImpl('own'): odd sizes that leave partial register tiles, every transpose
 // combination, K longer than one packed panel, N wider than one B panel, the split-K path for a
-// tiny output with a long K, batched and broadcast products, and one thread vs two.
+// tiny output with a long K, batched and broadcast products, and one thread vs two; and, through
+// the sgemmOwn hook, strided operands with alpha and beta on the edges of each register tile.
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
 import {addon} from '../index.js';
@@ -39,7 +40,8 @@ const cases: Case[] = [
   {name: 'K over one panel (beta accumulate)', dims: [1, 1, 25, 33, 600]},
   {name: 'M over one A block', dims: [1, 1, 401, 17, 31]},
   {name: 'N over one B panel, column split', dims: [1, 1, 9, 2100, 12]},
-  {name: 'tiny output, long K (split K)', dims: [1, 1, 5, 7, 3001]},
+  // Above 2M multiply-adds with K >= 2048, so the parallel GEMM splits K over the threads.
+  {name: 'tiny output, long K (split K)', dims: [1, 1, 5, 7, 60000]},
   {name: 'dense-layer shape', dims: [1, 1, 32, 10, 1570]},
   {name: 'K of 9 (first conv layer im2col)', dims: [1, 1, 300, 40, 9]},
   {name: 'batched small products', dims: [5, 5, 6, 11, 9]},
@@ -111,5 +113,89 @@ describe.skipIf(addon == null)('own GEMM vs float64 reference', () => {
     expect(native.gemmImpl()).toBe('own');  // restored after the benchmark
     expect(() => native.sgemmBench('own', 0, 1, 1, false, false, 1)).toThrow('sgemmBench: bad sizes M=0');
     if (!native.hasBlas) expect(() => native.sgemmBench('blas', 4, 4, 4, false, false, 1)).toThrow('no BLAS');
+  });
+});
+
+/** C = alpha * op(A) x op(B) + beta * C0 in float64 on strided row-major operands (C0 unread when beta is 0). */
+function stridedReference(a: Float32Array, b: Float32Array, c0: Float32Array, d: number[], tA: boolean, tB: boolean,
+  alpha: number, beta: number): Float64Array {
+  const [M, N, K, lda, ldb, ldc] = d;
+  const out = Float64Array.from(c0);
+  for (let i = 0; i < M; ++i) {
+    for (let j = 0; j < N; ++j) {
+      let s = 0;
+      for (let k = 0; k < K; ++k) s += a[tA ? k * lda + i : i * lda + k] * b[tB ? j * ldb + k : k * ldb + j];
+      out[i * ldc + j] = alpha * s + (beta === 0 ? 0 : beta * c0[i * ldc + j]);
+    }
+  }
+  return out;
+}
+
+interface StridedCase {
+  name: string;
+  mnk: [number, number, number];
+}
+
+// The AVX-512 build tiles C by 8 x 32 (N > 16) or 8 x 16 (N <= 16) with K in panels of 256, A in
+// blocks of 288 or 256 rows and B in panels of 4096 columns; AVX2 and the baseline by 6 x 16 and
+// 3 x 16 with 2048-column panels. Sizes one either side of those edges, for every build.
+const stridedCases: StridedCase[] = [
+  {name: 'one element', mnk: [1, 1, 1]},
+  {name: 'N = 10 logits, M one over a tile', mnk: [9, 10, 33]},
+  {name: 'N = 16, the narrow tile exactly', mnk: [16, 16, 27]},
+  {name: 'N = 17, one past the narrow tile', mnk: [7, 17, 5]},
+  {name: 'N = 31 / 33 around the wide tile', mnk: [25, 31, 12]},
+  {name: 'N = 33, K one past a panel', mnk: [13, 33, 257]},
+  {name: 'N = 48, K one short of a panel', mnk: [8, 48, 255]},
+  {name: 'M over one A block', mnk: [290, 40, 20]},
+  {name: 'N over one B panel', mnk: [5, 4100, 6]},
+  {name: 'K over two panels', mnk: [17, 70, 600]},
+];
+
+describe.skipIf(addon == null)('own GEMM with strides, alpha and beta (sgemmOwn)', () => {
+  const native = addon!;
+  const combos: [boolean, boolean, number, number][] = [
+    [false, false, 1, 0], [true, false, 0.75, 1], [false, true, -1.5, -0.5], [true, true, 2, 0.25],
+  ];
+  describe.each(stridedCases)('$name $mnk', ({mnk}) => {
+    it.each(combos)('transA=%s transB=%s alpha=%s beta=%s, serial and parallel', (tA, tB, alpha, beta) => {
+      const [M, N, K] = mnk;
+      // Row strides 3 past the stored width, so a kernel that assumes packed rows reads padding.
+      const lda = (tA ? M : K) + 3, ldb = (tB ? K : N) + 3, ldc = N + 3;
+      const a = randoms(((tA ? K : M) - 1) * lda + (tA ? M : K), 31 + M);
+      const b = randoms(((tB ? N : K) - 1) * ldb + (tB ? K : N), 37 + N);
+      const c0 = randoms((M - 1) * ldc + N, 41 + K);
+      if (beta === 0) c0.fill(Number.NaN);  // must be overwritten, not scaled
+      // The padding between rows of C must come back untouched.
+      for (let i = 0; i < M - 1; ++i) c0.fill(123, i * ldc + N, (i + 1) * ldc);
+      const dims = [M, N, K, lda, ldb, ldc];
+      const want = stridedReference(a, b, c0, dims, tA, tB, alpha, beta);
+      for (const serial of [true, false]) {
+        const c = c0.slice();
+        native.sgemmOwn(a, b, c, dims, tA, tB, alpha, beta, serial);
+        expectClose(serial ? 'serial' : 'parallel', c, want);
+      }
+    });
+  });
+
+  it('sums a K split over the threads into a C scaled by beta', () => {
+    // Tiny C, long K: the parallel GEMM splits K across the threads and adds the parts.
+    const [M, N, K] = [5, 7, 60000];  // over 2M multiply-adds and K >= 2048
+    const a = randoms(M * K, 3), b = randoms(K * N, 4), c0 = randoms(M * N, 5);
+    const dims = [M, N, K, K, N, N];
+    const saved = native.numThreads();
+    native.numThreads(2);
+    const c = c0.slice();
+    native.sgemmOwn(a, b, c, dims, false, false, 0.5, 2, false);
+    native.numThreads(saved);
+    expectClose('C', c, stridedReference(a, b, c0, dims, false, false, 0.5, 2));
+  });
+
+  it('rejects short operands and strides below the width', () => {
+    const f = (n: number) => new Float32Array(n);
+    expect(() => native.sgemmOwn(f(6), f(6), f(4), [2, 2, 3, 2, 2, 2], false, false, 1, 0, true))
+      .toThrow('sgemmOwn: bad dims [2,2,3,2,2,2]');
+    expect(() => native.sgemmOwn(f(5), f(6), f(4), [2, 2, 3, 3, 2, 2], false, false, 1, 0, true))
+      .toThrow('sgemmOwn: an operand is shorter than dims [2,2,3,3,2,2] need');
   });
 });
