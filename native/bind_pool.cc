@@ -4,22 +4,11 @@
 #include <string>
 
 #include "kernels.h"
+#include "bind_pool_geom.h"
 #include "napi_util.h"
 
 namespace hafif {
 namespace {
-
-Pool2DGeom geom_arg(const Napi::CallbackInfo& info, size_t i, const char* k) {
-  auto v = ints_arg(info, i, k, "geom");
-  if (v.size() != 12) throw kernel_error(info.Env(), k, "geom must have 12 entries, got " + shape_str(v));
-  expect_geom_range(info.Env(), k, v);
-  Pool2DGeom g{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11]};
-  const bool ok = g.batch >= 0 && g.inH >= 0 && g.inW >= 0 && g.channels >= 0 && g.outH >= 0 && g.outW >= 0 &&
-                  g.filterH >= 1 && g.filterW >= 1 && g.filterH * g.filterW < (int64_t{1} << 30) && g.strideH >= 1 &&
-                  g.strideW >= 1;
-  if (!ok) throw kernel_error(info.Env(), k, "bad geom " + shape_str(v));
-  return g;
-}
 
 std::string in_shape(const Pool2DGeom& g) { return shape_str({g.batch, g.inH, g.inW, g.channels}); }
 std::string out_shape(const Pool2DGeom& g) { return shape_str({g.batch, g.outH, g.outW, g.channels}); }
@@ -42,7 +31,7 @@ void expect_out(Napi::Env env, const char* k, const char* name, const F32& a, co
 template <void (*Kernel)(const Pool2DGeom&, const float*, float*)>
 Napi::Value Forward(const Napi::CallbackInfo& info, const char* k) {
   F32 x = f32_arg(info, 0, k, "x"), y = f32_arg(info, 1, k, "y");
-  Pool2DGeom g = geom_arg(info, 2, k);
+  Pool2DGeom g = pool_geom_arg(info, 2, k);
   expect_in(info.Env(), k, "x", x, g);
   expect_out(info.Env(), k, "y", y, g);
   if (y.length == 0) return info.Env().Undefined();
@@ -58,7 +47,7 @@ Napi::Value AvgPool(const Napi::CallbackInfo& info) { return Forward<avg_pool>(i
 Napi::Value MaxPoolGrad(const Napi::CallbackInfo& info) {
   const char* k = "MaxPoolGrad";
   F32 x = f32_arg(info, 0, k, "x"), dy = f32_arg(info, 1, k, "dy"), dx = f32_arg(info, 2, k, "dx");
-  Pool2DGeom g = geom_arg(info, 3, k);
+  Pool2DGeom g = pool_geom_arg(info, 3, k);
   expect_in(info.Env(), k, "x", x, g);
   expect_out(info.Env(), k, "dy", dy, g);
   expect_in(info.Env(), k, "dx", dx, g);
@@ -71,7 +60,7 @@ Napi::Value MaxPoolGrad(const Napi::CallbackInfo& info) {
 Napi::Value AvgPoolGrad(const Napi::CallbackInfo& info) {
   const char* k = "AvgPoolGrad";
   F32 dy = f32_arg(info, 0, k, "dy"), dx = f32_arg(info, 1, k, "dx");
-  Pool2DGeom g = geom_arg(info, 2, k);
+  Pool2DGeom g = pool_geom_arg(info, 2, k);
   expect_out(info.Env(), k, "dy", dy, g);
   expect_in(info.Env(), k, "dx", dx, g);
   if (empty_output(dx.data, dx.length, dy.length == 0)) return info.Env().Undefined();

@@ -4,21 +4,11 @@
 #include <string>
 
 #include "kernels.h"
+#include "bind_pool_geom.h"
 #include "napi_util.h"
 
 namespace hafif {
 namespace {
-
-Pool2DGeom geom_arg(const Napi::CallbackInfo& info, size_t i, const char* k) {
-  auto v = ints_arg(info, i, k, "geom");
-  if (v.size() != 12) throw kernel_error(info.Env(), k, "geom must have 12 entries, got " + shape_str(v));
-  expect_geom_range(info.Env(), k, v);
-  Pool2DGeom g{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11]};
-  const bool ok = g.batch >= 0 && g.inH >= 0 && g.inW >= 0 && g.channels >= 0 && g.outH >= 0 && g.outW >= 0 &&
-                  g.filterH >= 1 && g.filterW >= 1 && g.strideH >= 1 && g.strideW >= 1;
-  if (!ok) throw kernel_error(info.Env(), k, "bad geom " + shape_str(v));
-  return g;
-}
 
 void expect_numel(Napi::Env env, const char* k, const char* name, size_t got, int64_t want, const char* what) {
   if (static_cast<int64_t>(got) != want) {
@@ -34,7 +24,7 @@ Napi::Value MaxPoolPositions(const Napi::CallbackInfo& info) {
   F32 x = f32_arg(info, 0, k, "x"), y = f32_arg(info, 1, k, "y");
   size_t posLength = 0;
   int32_t* pos = i32_arg(info, 2, k, "pos", &posLength);
-  Pool2DGeom g = geom_arg(info, 3, k);
+  Pool2DGeom g = pool_geom_arg(info, 3, k);
   const int64_t perImage = checked_numel(info.Env(), k, "x", {g.inH, g.inW, g.channels});
   if (perImage > INT32_MAX) throw kernel_error(info.Env(), k, "an image has more than 2^31 - 1 elements");
   expect_numel(info.Env(), k, "x", x.length, checked_numel(info.Env(), k, "x", {g.batch, g.inH, g.inW, g.channels}), "input size");
@@ -51,7 +41,7 @@ Napi::Value MaxPoolGradPositions(const Napi::CallbackInfo& info) {
   size_t posLength = 0;
   const int32_t* pos = i32_arg(info, 0, k, "pos", &posLength);
   F32 dy = f32_arg(info, 1, k, "dy"), dx = f32_arg(info, 2, k, "dx");
-  Pool2DGeom g = geom_arg(info, 3, k);
+  Pool2DGeom g = pool_geom_arg(info, 3, k);
   const int64_t perImage = checked_numel(info.Env(), k, "dx", {g.inH, g.inW, g.channels});
   expect_numel(info.Env(), k, "dx", dx.length, checked_numel(info.Env(), k, "dx", {g.batch, g.inH, g.inW, g.channels}), "input size");
   const int64_t outN = checked_numel(info.Env(), k, "dy", {g.batch, g.outH, g.outW, g.channels});

@@ -62,4 +62,11 @@ describe.skipIf(addon == null)('max pooling with positions (native)', () => {
     expect(() => a.maxPoolPositions(new Float32Array(16), new Float32Array(4), new Int32Array(3), geom))
       .toThrow('maxPoolPositions: pos has 3 elements, expected output size 4');
   });
+
+  it('rejects a window of 2^30 or more elements, as the other pool kernels do', () => {
+    const huge = [1, 1, 1, 1, 1, 1, 32768, 32768, 1, 1, 0, 0];
+    expect(() => a.maxPoolPositions(new Float32Array(1), new Float32Array(1), new Int32Array(1), huge)).toThrow(/maxPoolPositions: bad geom/);
+    expect(() => a.maxPoolGradPositions(new Int32Array(1), new Float32Array(1), new Float32Array(1), huge)).toThrow(/maxPoolGradPositions: bad geom/);
+    expect(() => a.maxPool(new Float32Array(1), new Float32Array(1), huge)).toThrow(/MaxPool: bad geom/);
+  });
 });
