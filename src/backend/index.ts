@@ -6,6 +6,7 @@ import {addon, addonError, rebuildCommand} from './addon.js';
 import {installActivationGradients} from './activation_grads.js';
 import {installBatchNormLayer} from './batch_norm.js';
 import {bufferPool} from './buffer_pool.js';
+import {allocF32} from './kernels/elementwise_util.js';
 import {NativeBackend} from './native_backend.js';
 import {nativeKernelConfigs} from './register_all_kernels.js';
 
@@ -17,6 +18,15 @@ export type {BatchNormTrainingOptions, BatchNormTrainingResult} from './batch_no
 
 /** Backend names hafif accepts. */
 export type BackendName = 'native' | 'cpu';
+
+/**
+ * `n` floats to fill and hand to `tf.tensor` on the active backend: on `native` a buffer from its
+ * pool (uninitialised: the caller writes every element; a disposed tensor's buffer comes back to
+ * the pool), elsewhere a fresh array.
+ */
+export function tensorBuffer(n: number): Float32Array {
+  return tf.getBackend() === 'native' ? allocF32(n) : new Float32Array(n);
+}
 
 let registered = false;
 

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 
+import {tensorBuffer} from '../backend/index.js';
 import {UsageError} from '../util/registry.js';
 
 /** Numeric typed arrays accepted as host-side inputs. */
@@ -49,7 +50,8 @@ export class HostExamples {
   /** The float32 tensor `[indices.length, ...rowShape]` of the examples at `indices`. */
   gather(indices: ArrayLike<number>): tf.Tensor {
     const n = indices.length;
-    const out = new Float32Array(n * this.rowSize);
+    // Every element is written below, so a pooled (uninitialised) buffer will do.
+    const out = tensorBuffer(n * this.rowSize);
     const r = this.rowSize;
     for (let i = 0; i < n; i++) {
       const start = indices[i] * r;
