@@ -96,8 +96,8 @@ Napi::Value ConvWinograd(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), conv_winograd_enabled());
 }
 
-// convWinograd4(on?: boolean): whether the Winograd forward and input gradient take F(4x4, 3x3) tiles
-// on outputs of at least 8x8 from at most 64 channels; sets it when given.
+// convWinograd4(on?: boolean): whether the Winograd convolutions take F(4x4, 3x3) tiles on outputs of
+// at least 8x8 (the forward and input gradient from at most 64 channels); sets it when given.
 Napi::Value ConvWinograd4(const Napi::CallbackInfo& info) {
   if (info.Length() > 0 && !info[0].IsUndefined()) {
     if (!info[0].IsBoolean()) throw kernel_error(info.Env(), "convWinograd4", "on must be a boolean");

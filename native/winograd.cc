@@ -13,6 +13,10 @@
 // M[tile][xi][outC] stay in L2, and the 16 products run on register-blocked kernels that read V in
 // place (winograd.inc; transforms and products are compiled per ISA, zmm with AVX-512). The filter
 // is transformed once per call into NR-wide panels.
+//
+// Outputs of at least 8x8 take F(4x4, 3x3) instead (6x6 input blocks, 36 products per 16 outputs:
+// 4x fewer multiplies than im2col's 144 instead of 2.25x; the forward and input gradient only from
+// at most 64 channels, for its larger float32 error). winograd4_* in winograd.inc.
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -50,13 +54,23 @@ void input_transform4(const Plane& p, const float* x, const float* zeros, float*
 void output_transform4(const Plane& p, const float* M, int64_t ldm, const float* bias, float* y) {
   HAFIF_DISPATCH(winograd4_output_transform, p, M, ldm, bias, y);
 }
+void output_grad_transform4(const Plane& p, const float* dy, const float* zeros, int64_t ldm, float* dM) {
+  HAFIF_DISPATCH(winograd4_output_grad_transform, p, dy, zeros, ldm, dM);
+}
+void filter_grad_transform(bool four, int64_t C, int64_t N, int64_t Np, const float* dU, int64_t c0, int64_t c1,
+                           float* dw) {
+  if (four) {
+    HAFIF_DISPATCH(winograd4_filter_grad_transform, C, N, Np, dU, c0, c1, dw);
+  }
+  HAFIF_DISPATCH(winograd_filter_grad_transform, C, N, Np, dU, c0, c1, dw);
+}
 int64_t panel_width() { HAFIF_DISPATCH(winograd_panel_width); }
 int64_t row_padding() { HAFIF_DISPATCH(winograd_row_padding); }
 void forward_products(int points, int64_t rows, int64_t C, int64_t Np, const float* V, const float* Up, float* M) {
   HAFIF_DISPATCH(winograd_forward_products, points, rows, C, Np, V, Up, M);
 }
-void filter_products(int64_t rows, int64_t C, int64_t Np, const float* V, const float* dM, float* dU) {
-  HAFIF_DISPATCH(winograd_filter_products, rows, C, Np, V, dM, dU);
+void filter_products(int points, int64_t rows, int64_t C, int64_t Np, const float* V, const float* dM, float* dU) {
+  HAFIF_DISPATCH(winograd_filter_products, points, rows, C, Np, V, dM, dU);
 }
 // N rounded up to whole panels.
 int64_t padded(int64_t N) {
@@ -150,10 +164,12 @@ bool four_from_env() {
 bool g_four = four_from_env();
 
 // Whether a forward-shaped call (input gradients included) producing outH x outW from C channels takes
-// F(4x4, 3x3): 36 products per 16 outputs instead of 64 (teachers' kernels 1.2-1.6x faster from 8x8
-// on; 7x7 outputs waste 15 of 64). Its float32 error grows with C: 64 channels stay within 0.4e-4 of the
+// F(4x4, 3x3): 36 products per 16 outputs instead of 64 (the teachers' 32x32 and 16x16 kernels
+// 1.2-1.4x faster, 14x14 1.0-1.14x; 7x7 outputs would waste 15 of 64). Its float32 error grows with C: 64 channels stay within 0.4e-4 of the
 // float64 sums (relative to 1 + |y|), 128 reach 0.8e-4 and keep F(2x2) (0.2e-4).
 bool use_four(int64_t outH, int64_t outW, int64_t C) { return g_four && outH >= 8 && outW >= 8 && C <= 64; }
+// The filter gradient's: F(4x4, 3x3) on outputs of at least 8x8.
+bool use_four_filter(int64_t outH, int64_t outW) { return g_four && outH >= 8 && outW >= 8; }
 
 }  // namespace
 
@@ -212,38 +228,47 @@ void conv2d_backprop_input_winograd(const ConvGeom& g, const float* dy, const fl
 
 void conv2d_backprop_filter_winograd(const ConvGeom& g, const float* x, const float* dy, float* dw) {
   const Plane p{g.inH, g.inW, g.inC, g.outH, g.outW, g.outC, g.padTop, g.padLeft};
-  const int64_t T = p.tiles(), C = p.C, N = p.N, Np = padded(N), CN = C * Np;
+  const bool four = use_four_filter(g.outH, g.outW);
+  const int64_t points = four ? 36 : 16, T = four ? ((p.outH + 3) / 4) * ((p.outW + 3) / 4) : p.tiles();
+  const int64_t C = p.C, N = p.N, Np = padded(N), CN = C * Np;
   const int64_t inImage = p.inH * p.inW * C, outImage = p.outH * p.outW * N;
-  const int64_t per = images_per_group(p, g.batch, T, 16), groups = (g.batch + per - 1) / per;
+  const int64_t per = images_per_group(p, g.batch, T, points), groups = (g.batch + per - 1) / per;
   // One partial dU per fixed block of groups (not per thread), so the sum's order is fixed.
   const int64_t parts = std::min<int64_t>(groups, 2 * num_threads());
-  std::vector<float> dU(static_cast<size_t>(parts * 16 * CN), 0.f);
+  std::vector<float> dU(static_cast<size_t>(parts * points * CN), 0.f);
   const std::vector<float> zeros(static_cast<size_t>(std::max(C, N)), 0.f);
   parallel_for(parts, 1, [&](int64_t r0, int64_t r1) {
-    float* V = sized(scratch_v(), (per * T + row_padding()) * 16 * C);
-    float* M = sized(scratch_m(), per * T * 16 * Np);
+    float* V = sized(scratch_v(), (per * T + row_padding()) * points * C);
+    float* M = sized(scratch_m(), per * T * points * Np);
     for (int64_t r = r0; r < r1; ++r) {
-      float* acc = dU.data() + r * 16 * CN;
+      float* acc = dU.data() + r * points * CN;
       const int64_t q0 = groups * r / parts, q1 = groups * (r + 1) / parts;
       for (int64_t q = q0; q < q1; ++q) {
         const int64_t b0 = q * per, b1 = std::min(g.batch, b0 + per), rows = (b1 - b0) * T;
         for (int64_t b = b0; b < b1; ++b) {
-          input_transform(p, x + b * inImage, zeros.data(), V + (b - b0) * T * 16 * C);
-          output_grad_transform(p, dy + b * outImage, zeros.data(), Np, M + (b - b0) * T * 16 * Np);
+          float* v = V + (b - b0) * T * points * C;
+          float* m = M + (b - b0) * T * points * Np;
+          if (four) {
+            input_transform4(p, x + b * inImage, zeros.data(), v);
+            output_grad_transform4(p, dy + b * outImage, zeros.data(), Np, m);
+          } else {
+            input_transform(p, x + b * inImage, zeros.data(), v);
+            output_grad_transform(p, dy + b * outImage, zeros.data(), Np, m);
+          }
         }
-        filter_products(rows, C, Np, V, M, acc);
+        filter_products(static_cast<int>(points), rows, C, Np, V, M, acc);
       }
     }
   });
-  parallel_for(16 * CN, 4096, [&](int64_t i0, int64_t i1) {
+  parallel_for(points * CN, 4096, [&](int64_t i0, int64_t i1) {
     float* __restrict d = dU.data();
     for (int64_t r = 1; r < parts; ++r) {
-      const float* __restrict src = dU.data() + r * 16 * CN;
+      const float* __restrict src = dU.data() + r * points * CN;
       for (int64_t i = i0; i < i1; ++i) d[i] += src[i];
     }
   });
   parallel_for(C, std::max<int64_t>(1, 2048 / std::max<int64_t>(N, 1)), [&](int64_t c0, int64_t c1) {
-    HAFIF_DISPATCH(winograd_filter_grad_transform, C, N, Np, dU.data(), c0, c1, dw);
+    filter_grad_transform(four, C, N, Np, dU.data(), c0, c1, dw);
   });
 }
 

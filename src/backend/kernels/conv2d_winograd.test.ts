@@ -1,8 +1,8 @@
 // Parity of the Winograd F(2x2, 3x3) convolutions (native/winograd.cc: 3x3, stride 1, undilated,
 // at least 8 channels each way; the filter gradient from 3 input channels) with @tensorflow/tfjs-backend-cpu, forward and through tf.grads,
 // over the padding, odd sizes, batch 1, channel counts off the 8-wide vectors and fused bias +
-// activation; with the F(4x4, 3x3) tiles the forward and input gradient take on outputs of at
-// least 8x8 on and off; and the same cases with the path switched off (the im2col paths it replaces).
+// activation; with the F(4x4, 3x3) tiles the forward, input gradient and filter gradient take on
+// outputs of at least 8x8 on and off; and the same cases with the path switched off (the im2col paths it replaces).
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import {afterAll, describe, expect, it} from 'vitest';
@@ -47,6 +47,8 @@ const cases: Case[] = [
   {name: '4x4 tiles: 64 channels each way on 16x16', x: [2, 16, 16, 64], f: [3, 3, 64, 64], pad: 'same'},
   {name: '128 channels each way on 8x8 (2x2 tiles)', x: [2, 8, 8, 128], f: [3, 3, 128, 128], pad: 'same'},
   {name: '4x4 tiles: cifar-teacher conv2 plane', x: [1, 32, 32, 32], f: [3, 3, 32, 32], pad: 'same'},
+  {name: '4x4 tiles: a filter gradient over several groups (4 images of 32x32)', x: [4, 32, 32, 32],
+    f: [3, 3, 32, 32], pad: 'same'},
 ];
 
 checkLeaks();
