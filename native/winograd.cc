@@ -15,8 +15,8 @@
 // is transformed once per call into NR-wide panels.
 //
 // Outputs of at least 8x8 take F(4x4, 3x3) instead (6x6 input blocks, 36 products per 16 outputs:
-// 4x fewer multiplies than im2col's 144 instead of 2.25x; the forward and input gradient only from
-// at most 64 channels, for its larger float32 error). winograd4_* in winograd.inc.
+// 4x fewer multiplies than im2col's 144 instead of 2.25x; only from
+// at most 64 channels, for its larger float32 error and partial sums). winograd4_* in winograd.inc.
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -168,8 +168,10 @@ bool g_four = four_from_env();
 // 1.2-1.4x faster, 14x14 1.0-1.14x; 7x7 outputs would waste 15 of 64). Its float32 error grows with C: 64 channels stay within 0.4e-4 of the
 // float64 sums (relative to 1 + |y|), 128 reach 0.8e-4 and keep F(2x2) (0.2e-4).
 bool use_four(int64_t outH, int64_t outW, int64_t C) { return g_four && outH >= 8 && outW >= 8 && C <= 64; }
-// The filter gradient's: F(4x4, 3x3) on outputs of at least 8x8.
-bool use_four_filter(int64_t outH, int64_t outW) { return g_four && outH >= 8 && outW >= 8; }
+// The filter gradient's: F(4x4, 3x3) on outputs of at least 8x8 from at most 64 input channels (the
+// 36 partial dU of 128x128 channels, 2.4 MB each, made cifar-teacher conv6's backward 4.3 -> 4.7 ms
+// in the training step).
+bool use_four_filter(int64_t outH, int64_t outW, int64_t C) { return g_four && outH >= 8 && outW >= 8 && C <= 64; }
 
 }  // namespace
 
@@ -228,7 +230,7 @@ void conv2d_backprop_input_winograd(const ConvGeom& g, const float* dy, const fl
 
 void conv2d_backprop_filter_winograd(const ConvGeom& g, const float* x, const float* dy, float* dw) {
   const Plane p{g.inH, g.inW, g.inC, g.outH, g.outW, g.outC, g.padTop, g.padLeft};
-  const bool four = use_four_filter(g.outH, g.outW);
+  const bool four = use_four_filter(g.outH, g.outW, g.inC);
   const int64_t points = four ? 36 : 16, T = four ? ((p.outH + 3) / 4) * ((p.outW + 3) / 4) : p.tiles();
   const int64_t C = p.C, N = p.N, Np = padded(N), CN = C * Np;
   const int64_t inImage = p.inH * p.inW * C, outImage = p.outH * p.outW * N;
