@@ -96,6 +96,16 @@ Napi::Value ConvWinograd(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), conv_winograd_enabled());
 }
 
+// convWinograd4(on?: boolean): whether the Winograd convolutions take F(4x4, 3x3) tiles on outputs of
+// at least 8x8 from at most 64 channels (inC; outC for the input gradient); sets it when given.
+Napi::Value ConvWinograd4(const Napi::CallbackInfo& info) {
+  if (info.Length() > 0 && !info[0].IsUndefined()) {
+    if (!info[0].IsBoolean()) throw kernel_error(info.Env(), "convWinograd4", "on must be a boolean");
+    conv_winograd4_enable(info[0].As<Napi::Boolean>().Value());
+  }
+  return Napi::Boolean::New(info.Env(), conv_winograd4_enabled());
+}
+
 }  // namespace
 
 void InitConv(Napi::Env env, Napi::Object exports) {
@@ -103,6 +113,7 @@ void InitConv(Napi::Env env, Napi::Object exports) {
   exports.Set("conv2dBackpropInput", Napi::Function::New(env, Conv2DBackpropInput, "conv2dBackpropInput"));
   exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Conv2DBackpropFilter, "conv2dBackpropFilter"));
   exports.Set("convWinograd", Napi::Function::New(env, ConvWinograd, "convWinograd"));
+  exports.Set("convWinograd4", Napi::Function::New(env, ConvWinograd4, "convWinograd4"));
 }
 
 }  // namespace hafif

@@ -13,6 +13,10 @@
 // M[tile][xi][outC] stay in L2, and the 16 products run on register-blocked kernels that read V in
 // place (winograd.inc; transforms and products are compiled per ISA, zmm with AVX-512). The filter
 // is transformed once per call into NR-wide panels.
+//
+// Outputs of at least 8x8 take F(4x4, 3x3) instead (6x6 input blocks, 36 products per 16 outputs:
+// 4x fewer multiplies than im2col's 144 instead of 2.25x; only from
+// at most 64 channels, for its larger float32 error and partial sums). winograd4_* in winograd.inc.
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -44,13 +48,29 @@ void output_transform(const Plane& p, const float* M, int64_t ldm, const float* 
 void output_grad_transform(const Plane& p, const float* dy, const float* zeros, int64_t ldm, float* dM) {
   HAFIF_DISPATCH(winograd_output_grad_transform, p, dy, zeros, ldm, dM);
 }
+void input_transform4(const Plane& p, const float* x, const float* zeros, float* V) {
+  HAFIF_DISPATCH(winograd4_input_transform, p, x, zeros, V);
+}
+void output_transform4(const Plane& p, const float* M, int64_t ldm, const float* bias, float* y) {
+  HAFIF_DISPATCH(winograd4_output_transform, p, M, ldm, bias, y);
+}
+void output_grad_transform4(const Plane& p, const float* dy, const float* zeros, int64_t ldm, float* dM) {
+  HAFIF_DISPATCH(winograd4_output_grad_transform, p, dy, zeros, ldm, dM);
+}
+void filter_grad_transform(bool four, int64_t C, int64_t N, int64_t Np, const float* dU, int64_t c0, int64_t c1,
+                           float* dw) {
+  if (four) {
+    HAFIF_DISPATCH(winograd4_filter_grad_transform, C, N, Np, dU, c0, c1, dw);
+  }
+  HAFIF_DISPATCH(winograd_filter_grad_transform, C, N, Np, dU, c0, c1, dw);
+}
 int64_t panel_width() { HAFIF_DISPATCH(winograd_panel_width); }
 int64_t row_padding() { HAFIF_DISPATCH(winograd_row_padding); }
-void forward_products(int64_t rows, int64_t C, int64_t Np, const float* V, const float* Up, float* M) {
-  HAFIF_DISPATCH(winograd_forward_products, rows, C, Np, V, Up, M);
+void forward_products(int points, int64_t rows, int64_t C, int64_t Np, const float* V, const float* Up, float* M) {
+  HAFIF_DISPATCH(winograd_forward_products, points, rows, C, Np, V, Up, M);
 }
-void filter_products(int64_t rows, int64_t C, int64_t Np, const float* V, const float* dM, float* dU) {
-  HAFIF_DISPATCH(winograd_filter_products, rows, C, Np, V, dM, dU);
+void filter_products(int points, int64_t rows, int64_t C, int64_t Np, const float* V, const float* dM, float* dU) {
+  HAFIF_DISPATCH(winograd_filter_products, points, rows, C, Np, V, dM, dU);
 }
 // N rounded up to whole panels.
 int64_t padded(int64_t N) {
@@ -63,9 +83,10 @@ constexpr int64_t kGroupBudget = int64_t{1} << 18;
 // Tiles per group wanted at least (the products' fixed costs per call are then small).
 constexpr int64_t kMinGroupTiles = 96;
 
-int64_t images_per_group(const Plane& p, int64_t batch) {
-  const int64_t per = p.tiles() * 16 * (p.C + p.N);
-  int64_t n = std::max<int64_t>(1, (kMinGroupTiles + p.tiles() - 1) / p.tiles());
+// Of an image's T tiles of `points` points each.
+int64_t images_per_group(const Plane& p, int64_t batch, int64_t T, int64_t points) {
+  const int64_t per = T * points * (p.C + p.N);
+  int64_t n = std::max<int64_t>(1, (kMinGroupTiles + T - 1) / T);
   n = std::min(n, std::max<int64_t>(1, kGroupBudget / std::max<int64_t>(per, 1)));
   // Keep at least two groups per thread when the batch allows it, for balance.
   n = std::min(n, std::max<int64_t>(1, batch / (2 * num_threads())));
@@ -85,30 +106,48 @@ float* sized(std::vector<float>& b, size_t n) {
   return b.data();
 }
 
+void filter_transform(bool four, int64_t C, int64_t N, const float* w, int64_t c0, int64_t c1, float* Up) {
+  if (four) {
+    HAFIF_DISPATCH(winograd4_filter_transform, C, N, w, c0, c1, Up);
+  }
+  HAFIF_DISPATCH(winograd_filter_transform, C, N, w, c0, c1, Up);
+}
+
 // Up = the panels of U[xi][c][n] = (G g G^T)[xi] for the filter w [3][3][C][N], zero for n >= N
-// (16 * C * padded(N) floats), split over threads by input channel.
-std::vector<float> filter_panels(int64_t C, int64_t N, const float* w) {
-  std::vector<float> Up(static_cast<size_t>(16 * C * padded(N)), 0.f);
+// (points * C * padded(N) floats; points 16 for F(2x2), 36 for F(4x4)), split over threads by input
+// channel.
+std::vector<float> filter_panels(bool four, int64_t C, int64_t N, const float* w) {
+  std::vector<float> Up(static_cast<size_t>((four ? 36 : 16) * C * padded(N)), 0.f);
   parallel_for(C, std::max<int64_t>(1, 2048 / std::max<int64_t>(N, 1)), [&](int64_t c0, int64_t c1) {
-    HAFIF_DISPATCH(winograd_filter_transform, C, N, w, c0, c1, Up.data());
+    filter_transform(four, C, N, w, c0, c1, Up.data());
   });
   return Up;
 }
 
 // y = conv(x, U) + bias for `batch` images of plane p (y overwritten; bias may be null), U from
-// filter_panels.
-void run_forward(const Plane& p, int64_t batch, const float* x, const float* U, const float* bias, float* y) {
-  const int64_t T = p.tiles(), C = p.C, N = p.N, inImage = p.inH * p.inW * C, outImage = p.outH * p.outW * N;
-  const int64_t per = images_per_group(p, batch), groups = (batch + per - 1) / per, Np = padded(N);
+// filter_panels(four, ...): F(4x4, 3x3) tiles if four, else F(2x2, 3x3).
+void run_forward(bool four, const Plane& p, int64_t batch, const float* x, const float* U, const float* bias,
+                 float* y) {
+  const int64_t points = four ? 36 : 16, T = four ? ((p.outH + 3) / 4) * ((p.outW + 3) / 4) : p.tiles();
+  const int64_t C = p.C, N = p.N, inImage = p.inH * p.inW * C, outImage = p.outH * p.outW * N;
+  const int64_t per = images_per_group(p, batch, T, points), groups = (batch + per - 1) / per, Np = padded(N);
   const std::vector<float> zeros(static_cast<size_t>(C), 0.f);
   parallel_for(groups, 1, [&](int64_t q0, int64_t q1) {
-    float* V = sized(scratch_v(), (per * T + row_padding()) * 16 * C);
-    float* M = sized(scratch_m(), per * T * 16 * Np);
+    float* V = sized(scratch_v(), (per * T + row_padding()) * points * C);
+    float* M = sized(scratch_m(), per * T * points * Np);
     for (int64_t q = q0; q < q1; ++q) {
       const int64_t b0 = q * per, b1 = std::min(batch, b0 + per), rows = (b1 - b0) * T;
-      for (int64_t b = b0; b < b1; ++b) input_transform(p, x + b * inImage, zeros.data(), V + (b - b0) * T * 16 * C);
-      forward_products(rows, C, Np, V, U, M);
-      for (int64_t b = b0; b < b1; ++b) output_transform(p, M + (b - b0) * T * 16 * Np, Np, bias, y + b * outImage);
+      for (int64_t b = b0; b < b1; ++b) {
+        float* v = V + (b - b0) * T * points * C;
+        if (four) input_transform4(p, x + b * inImage, zeros.data(), v);
+        else input_transform(p, x + b * inImage, zeros.data(), v);
+      }
+      forward_products(static_cast<int>(points), rows, C, Np, V, U, M);
+      for (int64_t b = b0; b < b1; ++b) {
+        const float* m = M + (b - b0) * T * points * Np;
+        if (four) output_transform4(p, m, Np, bias, y + b * outImage);
+        else output_transform(p, m, Np, bias, y + b * outImage);
+      }
     }
   });
 }
@@ -118,11 +157,28 @@ bool enabled_from_env() {
   return e == nullptr || std::strcmp(e, "0") != 0;
 }
 bool g_enabled = enabled_from_env();
+bool four_from_env() {
+  const char* e = std::getenv("HAFIF_CONV_WINOGRAD4");
+  return e == nullptr || std::strcmp(e, "0") != 0;
+}
+bool g_four = four_from_env();
+
+// Whether a forward-shaped call (input gradients included) producing outH x outW from C channels takes
+// F(4x4, 3x3): 36 products per 16 outputs instead of 64 (the teachers' 32x32 and 16x16 kernels
+// 1.2-1.4x faster, 14x14 1.0-1.14x; 7x7 outputs would waste 15 of 64). Its float32 error grows with C: 64 channels stay within 0.4e-4 of the
+// float64 sums (relative to 1 + |y|), 128 reach 0.8e-4 and keep F(2x2) (0.2e-4).
+bool use_four(int64_t outH, int64_t outW, int64_t C) { return g_four && outH >= 8 && outW >= 8 && C <= 64; }
+// The filter gradient's: F(4x4, 3x3) on outputs of at least 8x8 from at most 64 input channels (the
+// 36 partial dU of 128x128 channels, 2.4 MB each, made cifar-teacher conv6's backward 4.3 -> 4.7 ms
+// in the training step).
+bool use_four_filter(int64_t outH, int64_t outW, int64_t C) { return g_four && outH >= 8 && outW >= 8 && C <= 64; }
 
 }  // namespace
 
 void conv_winograd_enable(bool on) { g_enabled = on; }
 bool conv_winograd_enabled() { return g_enabled; }
+void conv_winograd4_enable(bool on) { g_four = on; }
+bool conv_winograd4_enabled() { return g_four; }
 
 namespace {
 // Tiles (batch x 2x2 output blocks) a call needs at least: the filter's transforms cost about as
@@ -151,9 +207,10 @@ bool conv_winograd_filter_applies(const ConvGeom& g) { return shape_applies(g, 3
 
 void conv2d_winograd(const ConvGeom& g, const float* x, const float* w, const float* bias, float* y) {
   const int64_t C = g.inC, N = g.outC;
-  const std::vector<float> U = filter_panels(C, N, w);
+  const bool four = use_four(g.outH, g.outW, C);
+  const std::vector<float> U = filter_panels(four, C, N, w);
   const Plane p{g.inH, g.inW, C, g.outH, g.outW, N, g.padTop, g.padLeft};
-  run_forward(p, g.batch, x, U.data(), bias, y);
+  run_forward(four, p, g.batch, x, U.data(), bias, y);
 }
 
 void conv2d_backprop_input_winograd(const ConvGeom& g, const float* dy, const float* w, float* dx) {
@@ -165,45 +222,55 @@ void conv2d_backprop_input_winograd(const ConvGeom& g, const float* dy, const fl
       for (int64_t n = 0; n < N; ++n)
         for (int64_t c = 0; c < C; ++c) wr[(k * C + c) * N + n] = w[((8 - k) * N + n) * C + c];
   });
-  const std::vector<float> U = filter_panels(C, N, wr.data());
+  const bool four = use_four(g.inH, g.inW, C);
+  const std::vector<float> U = filter_panels(four, C, N, wr.data());
   const Plane p{g.outH, g.outW, C, g.inH, g.inW, N, 2 - g.padTop, 2 - g.padLeft};
-  run_forward(p, g.batch, dy, U.data(), nullptr, dx);
+  run_forward(four, p, g.batch, dy, U.data(), nullptr, dx);
 }
 
 void conv2d_backprop_filter_winograd(const ConvGeom& g, const float* x, const float* dy, float* dw) {
   const Plane p{g.inH, g.inW, g.inC, g.outH, g.outW, g.outC, g.padTop, g.padLeft};
-  const int64_t T = p.tiles(), C = p.C, N = p.N, Np = padded(N), CN = C * Np;
+  const bool four = use_four_filter(g.outH, g.outW, g.inC);
+  const int64_t points = four ? 36 : 16, T = four ? ((p.outH + 3) / 4) * ((p.outW + 3) / 4) : p.tiles();
+  const int64_t C = p.C, N = p.N, Np = padded(N), CN = C * Np;
   const int64_t inImage = p.inH * p.inW * C, outImage = p.outH * p.outW * N;
-  const int64_t per = images_per_group(p, g.batch), groups = (g.batch + per - 1) / per;
+  const int64_t per = images_per_group(p, g.batch, T, points), groups = (g.batch + per - 1) / per;
   // One partial dU per fixed block of groups (not per thread), so the sum's order is fixed.
   const int64_t parts = std::min<int64_t>(groups, 2 * num_threads());
-  std::vector<float> dU(static_cast<size_t>(parts * 16 * CN), 0.f);
+  std::vector<float> dU(static_cast<size_t>(parts * points * CN), 0.f);
   const std::vector<float> zeros(static_cast<size_t>(std::max(C, N)), 0.f);
   parallel_for(parts, 1, [&](int64_t r0, int64_t r1) {
-    float* V = sized(scratch_v(), (per * T + row_padding()) * 16 * C);
-    float* M = sized(scratch_m(), per * T * 16 * Np);
+    float* V = sized(scratch_v(), (per * T + row_padding()) * points * C);
+    float* M = sized(scratch_m(), per * T * points * Np);
     for (int64_t r = r0; r < r1; ++r) {
-      float* acc = dU.data() + r * 16 * CN;
+      float* acc = dU.data() + r * points * CN;
       const int64_t q0 = groups * r / parts, q1 = groups * (r + 1) / parts;
       for (int64_t q = q0; q < q1; ++q) {
         const int64_t b0 = q * per, b1 = std::min(g.batch, b0 + per), rows = (b1 - b0) * T;
         for (int64_t b = b0; b < b1; ++b) {
-          input_transform(p, x + b * inImage, zeros.data(), V + (b - b0) * T * 16 * C);
-          output_grad_transform(p, dy + b * outImage, zeros.data(), Np, M + (b - b0) * T * 16 * Np);
+          float* v = V + (b - b0) * T * points * C;
+          float* m = M + (b - b0) * T * points * Np;
+          if (four) {
+            input_transform4(p, x + b * inImage, zeros.data(), v);
+            output_grad_transform4(p, dy + b * outImage, zeros.data(), Np, m);
+          } else {
+            input_transform(p, x + b * inImage, zeros.data(), v);
+            output_grad_transform(p, dy + b * outImage, zeros.data(), Np, m);
+          }
         }
-        filter_products(rows, C, Np, V, M, acc);
+        filter_products(static_cast<int>(points), rows, C, Np, V, M, acc);
       }
     }
   });
-  parallel_for(16 * CN, 4096, [&](int64_t i0, int64_t i1) {
+  parallel_for(points * CN, 4096, [&](int64_t i0, int64_t i1) {
     float* __restrict d = dU.data();
     for (int64_t r = 1; r < parts; ++r) {
-      const float* __restrict src = dU.data() + r * 16 * CN;
+      const float* __restrict src = dU.data() + r * points * CN;
       for (int64_t i = i0; i < i1; ++i) d[i] += src[i];
     }
   });
   parallel_for(C, std::max<int64_t>(1, 2048 / std::max<int64_t>(N, 1)), [&](int64_t c0, int64_t c1) {
-    HAFIF_DISPATCH(winograd_filter_grad_transform, C, N, Np, dU.data(), c0, c1, dw);
+    filter_grad_transform(four, C, N, Np, dU.data(), c0, c1, dw);
   });
 }
 

@@ -23,10 +23,14 @@ struct WinogradPlane {
 //   output grad: dM[t][xi][0, ldm) = (A dy A^T)[xi] of tile t's outputs (zeros = N zero floats),
 //                zero from N on
 // and the 16 products over a group's `rows` tiles, N padded to Np (a multiple of the panel width):
-//   forward:     M[t][xi][0, Np) = V[t][xi][0, C) x Up[xi], Up packed by panels ([xi][Np / NR][C][NR])
-//   filter:      dU[xi][c][0, Np) += sum over t of V[t][xi][c] * dM[t][xi][0, Np)
+//   forward:     M[t][xi][0, Np) = V[t][xi][0, C) x Up[xi], Up packed by panels ([xi][Np / NR][C][NR]),
+//                xi < points (16, or 36 for F(4x4, 3x3))
+//   filter:      dU[xi][c][0, Np) += sum over t of V[t][xi][c] * dM[t][xi][0, Np), xi < points
 // and the filter transforms over input channels [c0, c1): w [3][3][C][N] to the (zeroed) panels Up, and
 // dU [16][C][0, Np) to dw [3][3][C][N] (G^T dU G, the adjoint).
+// winograd4_* are the input, output, output-gradient and filter (gradient) transforms of F(4x4, 3x3): 4x4 output tiles from
+// (4th, 4tw) reading 6x6 input blocks from (4th - padTop, 4tw - padLeft), 36 points xi (the plane's
+// tilesH / tilesW are those of F(2x2); these count ceil(out / 4)).
 // V and dM are read up to winograd_row_padding() rows / channels past their end (allocate them so).
 #define HAFIF_DECLARE_WINOGRAD_KERNELS(ns)                                                                 \
   namespace hafif {                                                                                        \
@@ -41,9 +45,17 @@ struct WinogradPlane {
   void winograd_filter_transform(int64_t C, int64_t N, const float* w, int64_t c0, int64_t c1, float* Up);  \
   void winograd_filter_grad_transform(int64_t C, int64_t N, int64_t Np, const float* dU, int64_t c0,      \
                                       int64_t c1, float* dw);                                              \
-  void winograd_forward_products(int64_t rows, int64_t C, int64_t Np, const float* V, const float* Up,      \
-                                 float* M);                                                                \
-  void winograd_filter_products(int64_t rows, int64_t C, int64_t Np, const float* V, const float* dM,       \
-                                float* dU);                                                                \
+  void winograd_forward_products(int points, int64_t rows, int64_t C, int64_t Np, const float* V,          \
+                                 const float* Up, float* M);                                               \
+  void winograd4_input_transform(const WinogradPlane&, const float* x, const float* zeros, float* V);     \
+  void winograd4_output_transform(const WinogradPlane&, const float* M, int64_t ldm, const float* bias,     \
+                                  float* y);                                                               \
+  void winograd4_filter_transform(int64_t C, int64_t N, const float* w, int64_t c0, int64_t c1, float* Up); \
+  void winograd_filter_products(int points, int64_t rows, int64_t C, int64_t Np, const float* V,           \
+                                const float* dM, float* dU);                                               \
+  void winograd4_output_grad_transform(const WinogradPlane&, const float* dy, const float* zeros, int64_t ldm, \
+                                       float* dM);                                                         \
+  void winograd4_filter_grad_transform(int64_t C, int64_t N, int64_t Np, const float* dU, int64_t c0,     \
+                                       int64_t c1, float* dw);                                             \
   }                                                                                                        \
   }

@@ -3,6 +3,7 @@
 // round of each side (the machine is shared, so single timings mean little):
 //   node bench/dist/conv_ab.js [rounds]            per kernel at the teachers' 3x3 stride-1 shapes
 //   node bench/dist/conv_ab.js [rounds] --e2e      whole training (hafif fit) and inference steps
+// With --four the A/B is F(2x2, 3x3) -> F(4x4, 3x3) tiles (addon.convWinograd4(), Winograd on both sides).
 import {addon} from '../../dist/backend/addon.js';
 import {setBackend} from './env.js';
 import {now} from './timing.js';
@@ -16,12 +17,15 @@ const SHAPES: [string, number, number, number][] = [
   ['cifar-teacher conv6', 8, 128, 128], ['cifar-student conv2', 16, 16, 32],
 ];
 
-/** Best ms per call of `fn` with Winograd off and on, `rounds` alternating rounds of `reps` calls. */
+const four = process.argv.includes('--four');
+const toggle = (on: boolean) => (four ? addon!.convWinograd4(on) : addon!.convWinograd(on));
+
+/** Best ms per call of `fn` with the switch off and on, `rounds` alternating rounds of `reps` calls. */
 function ab(fn: () => void, rounds: number, reps: number): {off: number; on: number} {
   const best = {off: Infinity, on: Infinity};
   for (let r = 0; r < rounds; ++r) {
     for (const on of [false, true]) {
-      addon!.convWinograd(on);
+      toggle(on);
       fn();
       const t0 = now();
       for (let i = 0; i < reps; ++i) fn();
@@ -30,7 +34,7 @@ function ab(fn: () => void, rounds: number, reps: number): {off: number; on: num
       else best.off = Math.min(best.off, ms);
     }
   }
-  addon!.convWinograd(true);
+  toggle(true);
   return best;
 }
 
