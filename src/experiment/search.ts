@@ -365,15 +365,17 @@ export async function runSearch(c: SearchConfig, events: SearchEvents = {}): Pro
   const mine = all.filter((_, i) => i % count === index);
   let done = 0;
   // Teachers first, one (seed, member) per shard in turn, so shards train different teachers side by side.
+  // A seed's split is loaded once for all of this shard's members of it.
   const K = ensembleSize(c);
-  const teacherJobs = c.seeds.flatMap((seed) => Array.from({length: K}, (_, member) => ({seed, member})));
-  for (const [i, {seed, member}] of teacherJobs.entries()) {
-    if (i % count !== index || existsSync(runFile(c, teacherKey(c, seed, member)))) continue;
+  for (const [s, seed] of c.seeds.entries()) {
+    const members = Array.from({length: K}, (_, member) => member)
+      .filter((member) => (s * K + member) % count === index && !existsSync(runFile(c, teacherKey(c, seed, member))));
+    if (members.length === 0) continue;
     const data = await loadDataset(c.dataset, {dataDir: c.dataDir, limit: c.limit, validationSplit: c.validationSplit, seed});
     const train = toTensors(data.train, data.inputShape);
     const val = toTensors(data.validation as NonNullable<Dataset['validation']>, data.inputShape);
     try {
-      (await obtainTeacher(c, seed, member, data, train, val, events)).dispose();
+      for (const member of members) (await obtainTeacher(c, seed, member, data, train, val, events)).dispose();
     } finally {
       tf.dispose([train.x, train.y, val.x, val.y]);
     }
