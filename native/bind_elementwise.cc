@@ -19,7 +19,8 @@ const char* const kBinaryNames[] = {"Add", "Sub", "Multiply", "RealDiv", "Maximu
                                     "Equal", "NotEqual"};
 const char* const kUnaryNames[] = {"Neg",        "Square", "Sqrt",      "Rsqrt", "Exp", "Log",
                                    "Log1p",      "Abs",    "Reciprocal", "Relu", "Relu6", "LeakyRelu",
-                                   "Elu",        "Sigmoid", "Tanh",     "Softplus", "Step"};
+                                   "Elu",        "Sigmoid", "Tanh",     "Softplus", "Step",
+                                   "ClipByValue"};
 static_assert(sizeof(kBinaryNames) / sizeof(*kBinaryNames) == static_cast<size_t>(BinaryOp::Count), "names");
 static_assert(sizeof(kUnaryNames) / sizeof(*kUnaryNames) == static_cast<size_t>(UnaryOp::Count), "names");
 
@@ -87,14 +88,16 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// unary(op, x, out, alpha)
+// unary(op, x, out, alpha, beta)
 Napi::Value Unary(const Napi::CallbackInfo& info) {
   const int op = op_arg(info, static_cast<int>(UnaryOp::Count), "unary");
   const char* k = kUnaryNames[op];
   F32 x = f32_arg(info, 1, k, "x"), out = f32_arg(info, 2, k, "out");
   const double alpha = info.Length() > 3 && !info[3].IsUndefined() ? num_arg(info, 3, k, "alpha") : 0.0;
+  const double beta = info.Length() > 4 && !info[4].IsUndefined() ? num_arg(info, 4, k, "beta") : 0.0;
   expect_length(info.Env(), k, "out", out.length, x.length);
-  unary_f32(static_cast<UnaryOp>(op), x.data, out.data, static_cast<int64_t>(x.length), static_cast<float>(alpha));
+  unary_f32(static_cast<UnaryOp>(op), x.data, out.data, static_cast<int64_t>(x.length), static_cast<float>(alpha),
+            static_cast<float>(beta));
   return info.Env().Undefined();
 }
 

@@ -14,8 +14,8 @@ void binary_f32(BinaryOp op, const float* a, const float* b, float* out, const B
 void compare_f32(BinaryOp op, const float* a, const float* b, uint8_t* out, const BroadcastGeometry& g) {
   HAFIF_DISPATCH(compare_f32, op, a, b, out, g);
 }
-void unary_f32(UnaryOp op, const float* x, float* out, int64_t n, float alpha) {
-  HAFIF_DISPATCH(unary_f32, op, x, out, n, alpha);
+void unary_f32(UnaryOp op, const float* x, float* out, int64_t n, float alpha, float beta) {
+  HAFIF_DISPATCH(unary_f32, op, x, out, n, alpha, beta);
 }
 void select_f32(const uint8_t* cond, const float* t, const float* e, float* out, int64_t n) {
   HAFIF_DISPATCH(select_f32, cond, t, e, out, n);

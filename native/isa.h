@@ -40,7 +40,7 @@ const char* isa_note();
   bool make_broadcast_geometry(const int64_t*, int, const int64_t*, int, BroadcastGeometry*, int64_t*, int*);      \
   void binary_f32(BinaryOp, const float*, const float*, float*, const BroadcastGeometry&);                         \
   void compare_f32(BinaryOp, const float*, const float*, uint8_t*, const BroadcastGeometry&);                      \
-  void unary_f32(UnaryOp, const float*, float*, int64_t, float);                                                   \
+  void unary_f32(UnaryOp, const float*, float*, int64_t, float, float);                                             \
   void select_f32(const uint8_t*, const float*, const float*, float*, int64_t);                                    \
   void add_n_f32(const float* const*, int, float*, int64_t);                                                       \
   void batch_norm_f32(const float*, const float*, const float*, const float*, const float*, float*,                \

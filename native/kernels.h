@@ -101,10 +101,11 @@ void compare_f32(BinaryOp op, const float* a, const float* b, uint8_t* out, cons
 
 enum class UnaryOp : int {
   Neg, Square, Sqrt, Rsqrt, Exp, Log, Log1p, Abs, Reciprocal, Relu, Relu6, LeakyRelu, Elu, Sigmoid,
-  Tanh, Softplus, Step, Count
+  Tanh, Softplus, Step, ClipByValue, Count
 };
-// alpha: LeakyRelu's slope, Step's value for x <= 0; ignored by the other ops.
-void unary_f32(UnaryOp op, const float* x, float* out, int64_t n, float alpha);
+// alpha: LeakyRelu's slope, Step's value for x <= 0, ClipByValue's lower bound; beta: ClipByValue's
+// upper bound. Ignored by the other ops.
+void unary_f32(UnaryOp op, const float* x, float* out, int64_t n, float alpha, float beta);
 // out[i] = cond[i] ? t[i] : e[i]
 void select_f32(const uint8_t* cond, const float* t, const float* e, float* out, int64_t n);
 void add_n_f32(const float* const* xs, int count, float* out, int64_t n);

@@ -106,8 +106,8 @@ export interface NativeAddon {
   readonly unaryOps: Readonly<Record<string, number>>;
   /** out has the broadcast shape of a and b; a Uint8Array for comparisons. */
   binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array | Uint8Array, aShape: number[], bShape: number[]): void;
-  /** alpha: LeakyRelu's slope, Step's value for x <= 0. */
-  unary(op: number, x: Float32Array, out: Float32Array, alpha?: number): void;
+  /** alpha: LeakyRelu's slope, Step's value for x <= 0, ClipByValue's lower bound; beta: ClipByValue's upper bound. */
+  unary(op: number, x: Float32Array, out: Float32Array, alpha?: number, beta?: number): void;
   select(condition: Uint8Array, t: Float32Array, e: Float32Array, out: Float32Array): void;
   addN(xs: Float32Array[], out: Float32Array): void;
   batchNorm(x: Float32Array, mean: Float32Array, variance: Float32Array, offset: Float32Array | null,

@@ -9,6 +9,7 @@ import {bufferPool} from './buffer_pool.js';
 import {allocF32} from './kernels/elementwise_util.js';
 import {NativeBackend} from './native_backend.js';
 import {nativeKernelConfigs} from './register_all_kernels.js';
+import {installReluLayer} from './relu_layer.js';
 
 export {NativeBackend} from './native_backend.js';
 export {addon, addonError, addonFile, loadAddon, rebuildCommand} from './addon.js';
@@ -64,6 +65,7 @@ function registerNative(): boolean {
     if (!ours.has(k.kernelName)) tf.registerKernel({...k, backendName: 'native', kernelFunc: escapingInputs(k)});
   }
   installBatchNormLayer();
+  installReluLayer();
   installActivationGradients();
   registered = true;
   return true;

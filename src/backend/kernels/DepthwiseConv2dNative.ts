@@ -3,6 +3,7 @@ import type {DepthwiseConv2dNativeAttrs, DepthwiseConv2dNativeInputs, KernelConf
 
 import {cpuFallback} from '../fallback.js';
 import type {NativeBackend} from '../native_backend.js';
+import {allocF32} from './elementwise_util.js';
 
 /**
  * The addon's depthwise geometry from tfjs's conv info (computed exactly as the cpu kernels do):
@@ -34,7 +35,7 @@ export function depthwiseConv2dNative(
   const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number],
     filter.shape as [number, number, number, number], attrs.strides, dilations, attrs.pad,
     attrs.dimRoundingMode, true /* depthwise */);
-  const out = new Float32Array(util.sizeFromShape(info.outShape));
+  const out = allocF32(util.sizeFromShape(info.outShape));
   backend.addon.depthwiseConv2d(backend.f32(x), backend.f32(filter), out, depthwiseGeometry(info));
   return backend.output(info.outShape, out);
 }

@@ -266,8 +266,13 @@ describe.runIf(nativeAvailable())('native element-wise kernels', () => {
     parity('clipByValue [0, 6] and its gradient', () => {
       const x = tf.tensor(xv), dy = tf.tensor(uniform(xv.length, 92));
       const [dx] = tf.grads((t: tf.Tensor) => tf.mul(tf.clipByValue(t, 0, 6), dy))([x]);
-      return [tf.clipByValue(x, 0, 6), tf.clipByValue(x, -1.5, 2.25), dx];
-    });
+      return [tf.clipByValue(x, 0, 6), tf.clipByValue(x, -1.5, 2.25), tf.clipByValue(x, 0, 0), dx];
+    }, 'unary');
+    // Odd sizes, one below and one above the size the native loop splits over threads at.
+    for (const n of [1, 7, 131073]) {
+      const big = Float32Array.from({length: n}, (_, i) => (i < SPECIAL.length ? SPECIAL[i] : xv[i % xv.length] * 1.3));
+      parity(`clipByValue of ${n} values`, () => [tf.clipByValue(tf.tensor(big), -0.5, 6), tf.clipByValue(tf.tensor(big, [1, n]), 1, 1.5)], 'unary');
+    }
     const a = uniform(64, 93), b = uniform(64, 94);
     parity('logicalAnd, same shapes and broadcast', () => [
       tf.logicalAnd(tf.greater(tf.tensor(a, [8, 8]), 0), tf.greater(tf.tensor(b, [8, 8]), 0)),
