@@ -50,6 +50,7 @@ export function compressCommand(): Command {
     createModel(studentName, {inputShape: [1, 1, 1], numClasses: 1}).dispose(); // unknown names fail before data loads
     const settings: ExperimentSettings = {
       ...RECOMMENDED_SETTINGS,
+      teachers: 1, // the trained teacher it is given
       teacher: path.resolve(flags.teacher),
       student: studentName,
       epochsStudent: flags.epochs ?? RECOMMENDED_SETTINGS.epochsStudent,

@@ -6,7 +6,10 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import {
   COMPRESS_DEFAULTS,
   KERAS_SETTINGS,
+  QUICK_SETTINGS,
   RECOMMENDED_SETTINGS,
+  parseAugment,
+  parseSchedule,
   defaultModels,
   type ExperimentReport,
   type ExperimentSettings,
@@ -31,6 +34,11 @@ interface DemoFlags extends DataFlags {
   readonly distillationLoss?: 'kl' | 'mse';
   readonly learningRate?: number;
   readonly kerasSettings?: boolean;
+  readonly recipe?: 'recommended' | 'quick' | 'keras';
+  readonly teachers?: number;
+  readonly teacherAugment?: string;
+  readonly teacherSchedule?: string;
+  readonly studentSchedule?: string;
   readonly cacheTeacherLogits: boolean;
   readonly report: boolean;
   readonly out: string;
@@ -50,11 +58,18 @@ export function demoCommand(): Command {
     .description("run the seed article's experiment: train a teacher, distill it into a student, train the same student from scratch, compare")
     .option('--teacher <model>', 'teacher model from the registry (default: deep-teacher, keras-teacher with --keras-settings; cifar-teacher for cifar10)')
     .option('--student <model>', 'student model from the registry (default: keras-student; cifar-student for cifar10)')
+    .addOption(new Option('--recipe <name>', 'recommended: 2 teachers (12 epochs, shifts, one-cycle) distilled into a student over 10 epochs ' +
+      '(kl T 4, alpha 0, one-cycle to 20x the rate); quick: 1 teacher 5 epochs, students 3, constant rate, mse, alpha 0.9 (the former default, ' +
+      "about 30 s); keras: the Keras example's (explicit flags still win)").choices(['recommended', 'quick', 'keras']).default('recommended'))
     .option('--epochs-teacher <n>', `teacher epochs (default ${RECOMMENDED_SETTINGS.epochsTeacher})`, parsePositiveInt)
+    .option('--teachers <k>', `teachers trained and averaged into an ensemble (default ${RECOMMENDED_SETTINGS.teachers})`, parsePositiveInt)
+    .option('--teacher-augment <spec>', `teacher augmentation: none, shiftN, flip, mixupA, cutmixA joined by + (default ${RECOMMENDED_SETTINGS.teacherAugment})`)
+    .option('--teacher-schedule <spec>', `teacher learning-rate schedule: constant, one-cycle[:PEAK[:WARMUP]], cosine[:PEAK[:WARMUP]] (default ${RECOMMENDED_SETTINGS.teacherSchedule})`)
     .option('--epochs-student <n>', `distilled and scratch student epochs (default ${RECOMMENDED_SETTINGS.epochsStudent})`, parsePositiveInt)
+    .option('--student-schedule <spec>', `distilled and scratch student learning-rate schedule (default ${RECOMMENDED_SETTINGS.studentSchedule})`)
     .addOption(alphaOption()).addOption(temperatureOption()).addOption(distillationLossOption())
     .option('--learning-rate <lr>', `Adam learning rate (default ${RECOMMENDED_SETTINGS.learningRate})`, parsePositive)
-    .option('--keras-settings', "the Keras example's recipe: its teacher trained 5 epochs, students 3, batch 32, Adam 1e-3, alpha 0.1, T 10, kl (explicit flags still win)")
+    .option('--keras-settings', "the same as --recipe keras: the Keras example's teacher trained 5 epochs, students 3, batch 32, Adam 1e-3, alpha 0.1, T 10, kl")
     .option('--no-cache-teacher-logits', "run the teacher on every batch instead of once per example (same result, slower)")
     .option('--out <dir>', 'the run directory: results.json, report.html, the three models, run.json and checkpoints', './hafif-out')
     .option('--no-report', 'do not write report.html and charts/*.png')
@@ -68,9 +83,24 @@ export function demoCommand(): Command {
 }
 
 function settingsFrom(flags: DemoFlags): ExperimentSettings {
-  const base = flags.kerasSettings ? KERAS_SETTINGS : RECOMMENDED_SETTINGS;
-  const models = defaultModels(flags.dataset, flags.kerasSettings ? 'keras' : 'recommended');
+  if (flags.kerasSettings && flags.recipe != null && flags.recipe !== 'keras' && flags.recipe !== 'recommended') {
+    throw new UsageError(`--keras-settings is --recipe keras; it cannot go with --recipe ${flags.recipe}`);
+  }
+  const recipe = flags.kerasSettings ? 'keras' : flags.recipe ?? 'recommended';
+  const base = recipe === 'keras' ? KERAS_SETTINGS : recipe === 'quick' ? QUICK_SETTINGS : RECOMMENDED_SETTINGS;
+  const models = defaultModels(flags.dataset, recipe === 'keras' ? 'keras' : 'recommended');
+  // Checked here so that a bad spec is a usage error before any data is read.
+  const teacherAugment = flags.teacherAugment ?? base.teacherAugment;
+  const teacherSchedule = flags.teacherSchedule ?? base.teacherSchedule;
+  const studentSchedule = flags.studentSchedule ?? base.studentSchedule;
+  parseAugment(teacherAugment);
+  parseSchedule(teacherSchedule);
+  parseSchedule(studentSchedule);
   return {
+    teachers: flags.teachers ?? base.teachers,
+    teacherAugment,
+    teacherSchedule,
+    studentSchedule,
     teacher: flags.teacher ?? models.teacher,
     student: flags.student ?? models.student,
     epochsTeacher: flags.epochsTeacher ?? base.epochsTeacher,

@@ -16,7 +16,7 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), 'hafif-resume-'));
 afterAll(() => rmSync(tmp, {recursive: true, force: true}));
 
 // 256 digits: 8 steps per epoch; the teacher's 3 epochs are 24 steps, checkpointed every 2.
-const RUN = ['demo', '--limit', '256', '--epochs-teacher', '3', '--epochs-student', '2', '--checkpoint-every', '2', '--json'];
+const RUN = ['demo', '--recipe', 'quick', '--limit', '256', '--epochs-teacher', '3', '--epochs-student', '2', '--checkpoint-every', '2', '--json'];
 
 function hafif(...args: string[]) {
   const r = spawnSync(process.execPath, [bin, ...args], {encoding: 'utf8', cwd: tmp, timeout: 600_000});

@@ -6,7 +6,7 @@ import {Command, Option} from 'commander';
 import {useBackend, type BackendName} from '../backend/index.js';
 import {datasetNames, type AugmentSpec} from '../data/index.js';
 import type {DistillerLossName, TeacherView} from '../distill/index.js';
-import {runSearch, searchReport, searchTable, type SearchConfig} from '../experiment/search.js';
+import {parseAugment, parseSchedule, runSearch, searchReport, searchTable, type SearchConfig} from '../experiment/index.js';
 import type {ScheduleSpec} from '../train/index.js';
 import {writeFileAtomic} from '../util/atomic.js';
 import {UsageError} from '../util/registry.js';
@@ -62,32 +62,6 @@ function numbers(axis: string, value: string): number[] {
     if (!Number.isFinite(n)) throw new UsageError(`${axis}: expected a number, got "${s}"`);
     return n;
   });
-}
-
-/** `none`, `shift2`, `shift:2+flip+mixup:0.2`, `cutmix` (shift 2, mixup 0.2, cutmix 1 by default). */
-export function parseAugment(value: string): AugmentSpec {
-  if (value === 'none') return {};
-  const spec: {shift?: number; flip?: boolean; mixup?: number; cutmix?: number} = {};
-  for (const part of value.split('+')) {
-    const m = /^(shift|flip|mixup|cutmix):?(-?[0-9.e]+)?$/.exec(part);
-    if (m == null) throw new UsageError(`unknown augmentation "${part}" in "${value}"; expected none or shiftN, flip, mixupA, cutmixA joined by +`);
-    const v = m[2] === undefined ? undefined : Number(m[2]);
-    if (m[1] === 'flip') spec.flip = true;
-    else if (m[1] === 'shift') spec.shift = v ?? 2;
-    else if (m[1] === 'mixup') spec.mixup = v ?? 0.2;
-    else spec.cutmix = v ?? 1;
-  }
-  return spec;
-}
-
-/** `constant`, `one-cycle[:PEAK[:WARMUP]]`, `cosine[:PEAK[:WARMUP]]`. */
-export function parseSchedule(value: string): ScheduleSpec {
-  const [name, peak, warmup] = value.split(':');
-  if (name !== 'constant' && name !== 'one-cycle' && name !== 'cosine') {
-    throw new UsageError(`unknown learning-rate schedule "${value}"; expected constant, one-cycle[:PEAK[:WARMUP]] or cosine[:PEAK[:WARMUP]]`);
-  }
-  const num = (s: string | undefined) => (s === undefined ? undefined : Number(s));
-  return {name, ...(peak !== undefined ? {peakFactor: num(peak)} : {}), ...(warmup !== undefined ? {warmup: num(warmup)} : {})};
 }
 
 function configFrom(f: SearchFlags): SearchConfig {

@@ -116,6 +116,8 @@ async function runPhases(
 function phaseSettings(flags: TrainFlags & Partial<DistillFlags>, teacher: string, student: string): ExperimentSettings {
   return {
     ...RECOMMENDED_SETTINGS,
+    // One model: `train` trains one teacher, `distill` distills the one it is given.
+    teachers: 1,
     teacher,
     student,
     epochsTeacher: flags.epochs ?? RECOMMENDED_SETTINGS.epochsTeacher,

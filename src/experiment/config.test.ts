@@ -23,8 +23,9 @@ describe('resolveConfig', () => {
   it('fills in the recommended defaults and the dataset\'s models', () => {
     const c = resolveConfig({dataset: {name: 'mnist'}});
     expect(configSettings(c)).toEqual({
-      teacher: 'deep-teacher', student: 'keras-student', epochsTeacher: 5, epochsStudent: 3, batchSize: 32,
-      learningRate: 0.001, alpha: 0.9, temperature: 10, distillationLoss: 'mse', seed: 0,
+      teacher: 'deep-teacher', student: 'keras-student', epochsTeacher: 12, epochsStudent: 10, batchSize: 32,
+      learningRate: 0.001, alpha: 0, temperature: 4, distillationLoss: 'kl', seed: 0,
+      teachers: 2, teacherAugment: 'shift2', teacherSchedule: 'one-cycle:3', studentSchedule: 'one-cycle:20',
     });
     expect(resolveConfig({dataset: {name: 'cifar10'}}).teacher.model).toBe('cifar-teacher');
   });
@@ -43,6 +44,11 @@ describe('resolveConfig', () => {
     ['an unknown model', {dataset: {name: 'mnist'}, student: {model: 'resnet50'}},
       'student.model: unknown model; expected one of keras-teacher, keras-student, cifar-teacher, cifar-student, deep-teacher, mobile-student, got "resnet50"'],
     ['an unknown dataset', {dataset: {name: 'imagenet'}}, 'dataset.name: unknown dataset; expected one of mnist, fashion-mnist, cifar10, got "imagenet"'],
+    ['an unknown schedule', {dataset: {name: 'mnist'}, student: {schedule: 'steps'}},
+      'student.schedule: unknown learning-rate schedule "steps"; expected constant, one-cycle[:PEAK[:WARMUP]] or cosine[:PEAK[:WARMUP]], got "steps"'],
+    ['a bad augmentation', {dataset: {name: 'mnist'}, teacher: {augment: 'rotate'}},
+      'teacher.augment: unknown augmentation "rotate" in "rotate"; expected none or shiftN, flip, mixupA, cutmixA joined by +, got "rotate"'],
+    ['no teachers', {dataset: {name: 'mnist'}, teacher: {count: 0}}, 'teacher.count: must be a positive integer, got 0'],
     ['an unknown loss', {dataset: {name: 'mnist'}, distill: {loss: 'cosine'}}, 'distill.loss: unknown distillation loss; expected one of kl, mse, got "cosine"'],
     ['no dataset', {}, 'dataset: required, expected object'],
     ['a bad backend', {dataset: {name: 'mnist'}, backend: 'gpu'}, 'backend: expected one of "native", "cpu", got "gpu"'],

@@ -11,6 +11,7 @@ import {distillationLosses, type DistillationLossName} from '../losses/index.js'
 import {models} from '../models/index.js';
 import {parseOrThrow, showValue} from '../util/issues.js';
 import {UsageError} from '../util/registry.js';
+import {parseAugment, parseSchedule} from './recipe.js';
 import {defaultModels, RECOMMENDED_SETTINGS, type ExperimentSettings} from './settings.js';
 
 const registered = (kind: string, names: () => readonly string[]) =>
@@ -33,10 +34,30 @@ const datasetSection = z.strictObject({
   validationSplit: z.number().min(0, {error: 'must be in [0, 1)'}).lt(1, {error: 'must be in [0, 1)'}).default(0),
 });
 
-const modelSection = z.strictObject({
+/** A spec string that `parse` accepts (`shift2`, `one-cycle:3`); its error is the issue's message. */
+const spec = (parse: (v: string) => unknown) =>
+  z.string().superRefine((v, ctx) => {
+    try {
+      parse(v);
+    } catch (e) {
+      ctx.addIssue({code: 'custom', message: (e as Error).message, input: v});
+    }
+  });
+
+const modelFields = {
   /** A registered model. */
   model: registered('model', () => models.names()).optional(),
   epochs: positiveInt.optional(),
+  /** Learning-rate schedule: constant, one-cycle[:PEAK[:WARMUP]], cosine[:PEAK[:WARMUP]]. */
+  schedule: spec(parseSchedule).optional(),
+};
+const modelSection = z.strictObject(modelFields);
+const teacherSection = z.strictObject({
+  ...modelFields,
+  /** Teachers trained and averaged into an ensemble. */
+  count: positiveInt.optional(),
+  /** Batch augmentation: none, shiftN, flip, mixupA, cutmixA joined by +. */
+  augment: spec(parseAugment).optional(),
 });
 
 /** The schema of a config file. */
@@ -46,7 +67,7 @@ export const configSchema = z.strictObject({
   seed: z.number().int({error: 'must be a non-negative integer'}).min(0, {error: 'must be a non-negative integer'}).default(0),
   backend: z.enum(['native', 'cpu']).default('native'),
   dataset: datasetSection,
-  teacher: modelSection.default({}),
+  teacher: teacherSection.default({}),
   student: modelSection.default({}),
   distill: z.strictObject({
     /** Weight of the hard-label loss. */
@@ -71,8 +92,8 @@ export type ExperimentConfigInput = z.input<typeof configSchema>;
 
 /** A config with every default filled in, models resolved: what a run records and repeats. */
 export interface ExperimentConfig extends z.output<typeof configSchema> {
-  readonly teacher: {model: string; epochs: number};
-  readonly student: {model: string; epochs: number};
+  readonly teacher: {model: string; epochs: number; count: number; augment: string; schedule: string};
+  readonly student: {model: string; epochs: number; schedule: string};
 }
 
 /** Checks a parsed config and fills in defaults; errors name the field: `distill.alpha: must be in [0, 1], got 2`. */
@@ -81,8 +102,18 @@ export function resolveConfig(raw: unknown, what = 'config'): ExperimentConfig {
   const m = defaultModels(c.dataset.name);
   return {
     ...c,
-    teacher: {model: c.teacher.model ?? m.teacher, epochs: c.teacher.epochs ?? RECOMMENDED_SETTINGS.epochsTeacher},
-    student: {model: c.student.model ?? m.student, epochs: c.student.epochs ?? RECOMMENDED_SETTINGS.epochsStudent},
+    teacher: {
+      model: c.teacher.model ?? m.teacher,
+      epochs: c.teacher.epochs ?? RECOMMENDED_SETTINGS.epochsTeacher,
+      count: c.teacher.count ?? RECOMMENDED_SETTINGS.teachers,
+      augment: c.teacher.augment ?? RECOMMENDED_SETTINGS.teacherAugment,
+      schedule: c.teacher.schedule ?? RECOMMENDED_SETTINGS.teacherSchedule,
+    },
+    student: {
+      model: c.student.model ?? m.student,
+      epochs: c.student.epochs ?? RECOMMENDED_SETTINGS.epochsStudent,
+      schedule: c.student.schedule ?? RECOMMENDED_SETTINGS.studentSchedule,
+    },
   };
 }
 
@@ -93,6 +124,10 @@ export function configSettings(c: ExperimentConfig): ExperimentSettings {
     student: c.student.model,
     epochsTeacher: c.teacher.epochs,
     epochsStudent: c.student.epochs,
+    teachers: c.teacher.count,
+    teacherAugment: c.teacher.augment,
+    teacherSchedule: c.teacher.schedule,
+    studentSchedule: c.student.schedule,
     batchSize: c.train.batchSize,
     learningRate: c.train.learningRate,
     alpha: c.distill.alpha,

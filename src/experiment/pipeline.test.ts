@@ -10,14 +10,14 @@ import '../index.js';
 import {loadDataset, type Dataset} from '../data/index.js';
 import {keepCount, prunableWeights} from '../prune/index.js';
 import {fineTuneSchedule, runExperiment} from './pipeline.js';
-import {RECOMMENDED_SETTINGS, type ExperimentSettings} from './settings.js';
+import {QUICK_SETTINGS, type ExperimentSettings} from './settings.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'hafif-pipeline-'));
 afterAll(() => rmSync(tmp, {recursive: true, force: true}));
 
 // Small and fast: the Keras student as both teacher and student, 256 digits (8 steps per epoch).
 const settings: ExperimentSettings = {
-  ...RECOMMENDED_SETTINGS,
+  ...QUICK_SETTINGS,
   teacher: 'keras-student',
   student: 'keras-student',
   epochsTeacher: 1,
@@ -95,5 +95,59 @@ describe('runExperiment with compression', () => {
       .rejects.toThrow(/need pruneSparsity|needs a teacher/);
     await expect(runExperiment(data, {...settings, pruneSparsity: 1}, {runDir: path.join(tmp, 'y')}))
       .rejects.toThrow('pruneSparsity must be in [0, 1), got 1');
+  });
+});
+
+describe('runExperiment with a teacher ensemble, augmentation and schedules', () => {
+  const ensemble: ExperimentSettings = {
+    ...QUICK_SETTINGS,
+    teacher: 'keras-student',
+    student: 'keras-student',
+    epochsTeacher: 1,
+    epochsStudent: 1,
+    seed: 3,
+    alpha: 0,
+    temperature: 4,
+    distillationLoss: 'kl',
+    teachers: 2,
+    teacherAugment: 'shift1',
+    teacherSchedule: 'one-cycle:3',
+    studentSchedule: 'one-cycle:5',
+  };
+
+  it('trains each member from its own seed, distills their mean, and resumes a stopped member exactly', async () => {
+    const before = tf.memory().numTensors;
+    const dir = path.join(tmp, 'ensemble');
+    const {runs} = await runExperiment(data, ensemble, {runDir: dir});
+    expect(tf.memory().numTensors).toBe(before);
+    expect(runs.map((r) => r.name)).toEqual(['teacher', 'teacher-2', 'distilled', 'scratch']);
+    const bytes = (d: string) => ['teacher', 'teacher-2', 'distilled', 'scratch'].map((p) => readFileSync(path.join(d, p, 'weights.bin')));
+    const [t1, t2, distilled, scratch] = bytes(dir);
+    // Other initial weights and batch order: the members differ; so do the distilled and scratch twins.
+    expect(t1.equals(t2)).toBe(false);
+    expect(distilled.equals(scratch)).toBe(false);
+    // The first member is the one-teacher run's teacher: the same seed, recipe and data.
+    const single = path.join(tmp, 'single');
+    await runExperiment(data, {...ensemble, teachers: 1}, {runDir: single, phases: ['teacher']});
+    expect(readFileSync(path.join(single, 'teacher', 'weights.bin')).equals(t1)).toBe(true);
+    // Stopped inside the second member, the resumed run ends with the same bytes.
+    const stoppedDir = path.join(tmp, 'ensemble-stopped');
+    const controller = new AbortController();
+    const stopped = runExperiment(data, ensemble, {
+      runDir: stoppedDir, checkpointEvery: 3, signal: controller.signal,
+      onCheckpoint: (_file, phase, position) => {
+        if (phase === 'teacher-2' && position.step === 3) controller.abort(new Error('stop'));
+      },
+    });
+    await expect(stopped).rejects.toThrow('stop');
+    await runExperiment(data, ensemble, {runDir: stoppedDir, resume: true});
+    expect(bytes(stoppedDir)).toEqual(bytes(dir));
+  });
+
+  it('refuses a bad ensemble size, feature losses on an ensemble and a bad schedule', async () => {
+    await expect(runExperiment(data, {...ensemble, teachers: 0})).rejects.toThrow('teachers must be a positive integer, got 0');
+    await expect(runExperiment(data, {...ensemble, featureLosses: [{kind: 'hint', studentLayer: 'conv1', teacherLayer: 'conv1'}]}))
+      .rejects.toThrow(/feature losses need one teacher/);
+    await expect(runExperiment(data, {...ensemble, studentSchedule: 'steps'})).rejects.toThrow(/unknown learning-rate schedule "steps"/);
   });
 });

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
 import {toTensors, type Dataset} from '../data/index.js';
-import {Distiller, type LogitsTeacher} from '../distill/index.js';
+import {Distiller, type LogitsTeacher, type Teacher} from '../distill/index.js';
 import {createModel} from '../models/index.js';
 import {
   checkIdentity,
@@ -28,6 +28,7 @@ import {modelFiles} from '../io/index.js';
 import {checkSparsity, cloneModel, constantSparsity, MagnitudePruner, polynomialDecay, strip, type PruningSchedule} from '../prune/index.js';
 import {saveQuantized} from '../quantize/index.js';
 import {summarize, type RunResult} from './results.js';
+import {augmentationOf, labelsTrainingOptions, memberSeed, parseAugment, parseSchedule, scheduleHooks} from './recipe.js';
 import {COMPRESS_DEFAULTS, type ExperimentSettings} from './settings.js';
 
 /**
@@ -41,11 +42,21 @@ export function fineTuneSchedule(sparsity: number, totalSteps: number): PruningS
   return polynomialDecay({initialSparsity: 0, finalSparsity: sparsity, beginStep: 0, endStep, frequency});
 }
 
-/** The phases of the seed experiment, in order. */
-export type PhaseName = 'teacher' | 'distilled' | 'scratch' | 'pruned' | 'quantized';
+/** A teacher's phase: `teacher`, and for an ensemble's further members `teacher-2`, `teacher-3`, ... */
+export type TeacherPhase = 'teacher' | `teacher-${number}`;
 
-/** Every phase, in the order a run goes through them. */
+/** The phases of the seed experiment, in order. */
+export type PhaseName = TeacherPhase | 'distilled' | 'scratch' | 'pruned' | 'quantized';
+
+/** Every phase of a one-teacher run, in the order a run goes through them. */
 export const PHASES: readonly PhaseName[] = ['teacher', 'distilled', 'scratch', 'pruned', 'quantized'];
+
+/** The teacher phases of `s`: `teacher`, then `teacher-2` ... `teacher-K` for an ensemble of K. */
+export function teacherPhases(s: Pick<ExperimentSettings, 'teachers'>): TeacherPhase[] {
+  const k = s.teachers ?? 1;
+  return ['teacher', ...Array.from({length: k - 1}, (_, i): TeacherPhase => `teacher-${i + 2}`)];
+}
+
 
 /** Progress display of one phase. */
 export interface PhaseProgress {
@@ -161,7 +172,17 @@ export async function runExperiment(data: Dataset, s: ExperimentSettings, option
   }
   const identity = runIdentity(data, s);
   const compress = s.pruneSparsity != null;
+  const members = s.teachers ?? 1;
+  if (!(Number.isInteger(members) && members >= 1)) throw new UsageError(`teachers must be a positive integer, got ${members}`);
+  if (members > 1 && s.featureLosses?.length) throw new UsageError('feature losses need one teacher: they read its layers, an ensemble has several');
+  if (members > 1 && options.teacher != null) throw new UsageError(`a trained teacher is distilled alone: teachers must be 1 with it, got ${members}`);
+  const teacherAugment = parseAugment(s.teacherAugment ?? 'none');
+  const teacherSchedule = parseSchedule(s.teacherSchedule ?? 'constant');
+  const studentSchedule = parseSchedule(s.studentSchedule ?? 'constant');
+  const memberPhases = teacherPhases(s);
   const wanted = new Set<PhaseName>(options.phases ?? ['teacher', 'distilled', 'scratch', ...(compress ? ['pruned', 'quantized'] as const : [])]);
+  // An ensemble's members train with its first teacher.
+  if (wanted.has('teacher')) for (const p of memberPhases) wanted.add(p);
   if ((wanted.has('pruned') || wanted.has('quantized')) && !compress) {
     throw new UsageError('the pruned and quantized phases need pruneSparsity in the settings');
   }
@@ -178,7 +199,7 @@ export async function runExperiment(data: Dataset, s: ExperimentSettings, option
   if (resume) {
     const dir = runDir as string;
     const state = await readRunState(dir);
-    const hasCheckpoints = (await Promise.all(PHASES.map(
+    const hasCheckpoints = (await Promise.all([...memberPhases, ...PHASES.slice(1)].map(
       (p) => latestCheckpoint(path.join(dir, 'checkpoints', p), options.onWarning).then((c) => c != null)))).some(Boolean);
     if (state == null && !hasCheckpoints) throw new UsageError(`${dir} is not a hafif run directory (no ${RUN_FILE}, no checkpoints)`);
     if (state) {
@@ -278,20 +299,31 @@ export async function runExperiment(data: Dataset, s: ExperimentSettings, option
     await options.trained?.('quantized', model);
   };
 
+  /** Schedule hooks of a phase of `epochs` epochs. */
+  const scheduled = (spec: typeof studentSchedule, epochs: number) => scheduleHooks(spec, s.learningRate, steps * epochs);
+
   try {
-    let teacher = options.teacher;
+    let teacher: Teacher | undefined = options.teacher;
     if (teacher == null && wanted.has('teacher')) {
-      teacher = await runPhase({
-        name: 'teacher',
-        modelName: s.teacher,
-        epochs: s.epochsTeacher,
-        build: () => createModel(s.teacher, {...shape, seed: s.seed}),
-        train: (m, optimizer, l) => fit(m, train.x, train.y, {...l, optimizer}),
-      });
+      const trained: tfl.LayersModel[] = [];
+      for (const [k, name] of memberPhases.entries()) {
+        const seed = memberSeed(s.seed, k);
+        trained.push(await runPhase({
+          name,
+          modelName: s.teacher,
+          epochs: s.epochsTeacher,
+          build: () => createModel(s.teacher, {...shape, seed}),
+          train: (m, optimizer, l) => fit(m, train.x, train.y, {
+            ...l, seed, optimizer, hooks: scheduled(teacherSchedule, s.epochsTeacher),
+            ...labelsTrainingOptions(augmentationOf(teacherAugment)),
+          }),
+        }));
+      }
+      teacher = trained.length === 1 ? trained[0] : trained;
     } else if (teacher instanceof tfl.LayersModel && wanted.has('teacher')) {
       runs.push(summarize('teacher', s.teacher, teacher, data, 0, [], test));
     }
-    const frozen = teacher as tfl.LayersModel | LogitsTeacher;
+    const frozen = teacher as Teacher;
     // The same seed gives the distilled and the scratch student bit-identical initial weights.
     const studentSeed = s.seed + 1;
     let distilled: tfl.LayersModel | null = null;
@@ -305,7 +337,7 @@ export async function runExperiment(data: Dataset, s: ExperimentSettings, option
         const distiller = new Distiller({teacher: frozen, student});
         distiller.compile({optimizer, alpha: s.alpha, temperature: s.temperature, distillationLossFn: s.distillationLoss,
           ...(s.featureLosses?.length ? {featureLosses: s.featureLosses} : {})});
-        return distiller.fit(train.x, train.y, {...l, cacheTeacherLogits: options.cacheTeacherLogits});
+        return distiller.fit(train.x, train.y, {...l, hooks: scheduled(studentSchedule, s.epochsStudent), cacheTeacherLogits: options.cacheTeacherLogits});
       },
     });
     if (wanted.has('scratch')) await runPhase({
@@ -313,7 +345,7 @@ export async function runExperiment(data: Dataset, s: ExperimentSettings, option
       modelName: s.student,
       epochs: s.epochsStudent,
       build: () => createModel(s.student, {...shape, seed: studentSeed}),
-      train: (m, optimizer, l) => fit(m, train.x, train.y, {...l, optimizer}),
+      train: (m, optimizer, l) => fit(m, train.x, train.y, {...l, optimizer, hooks: scheduled(studentSchedule, s.epochsStudent)}),
     });
     if (wanted.has('pruned')) {
       const source = distilled as tfl.LayersModel;

@@ -14,19 +14,17 @@ import {checkAugmentSpec, datasetInputShape, loadDataset, toTensors, type Augmen
 import {DISTILLER_LOSSES, Distiller, checkFeatureLoss, parseFeatureLoss, type DistillerLossName, type FeatureLossSpec, type TeacherView} from '../distill/index.js';
 import {createModel} from '../models/index.js';
 import {
-  batchAugmentation,
   checkScheduleSpec,
-  createSchedule,
   crossEntropyTerm,
   evaluate,
   fit,
   HostAdam,
-  scheduleHook,
   type ScheduleSpec,
   type TrainHook,
 } from '../train/index.js';
 import {writeFileAtomic} from '../util/atomic.js';
 import {UsageError} from '../util/registry.js';
+import {augmentationOf, isPlainAugment, memberSeed, scheduleHooks} from './recipe.js';
 
 /** How one model is trained: epochs, augmentation, schedule. */
 export interface TrainRecipe {
@@ -202,7 +200,7 @@ export function searchSettings(c: SearchConfig): SearchSetting[] {
         for (const schedule of s.schedule) for (const learningRate of s.learningRate) for (const weightDecay of s.weightDecay)
           for (const labelSmoothing of s.labelSmoothing) for (const feature of s.feature ?? ['none']) for (const teachers of s.teachers ?? [1]) {
             // Without augmentation both views are the same: keep one.
-            if (isPlain(augment) && teacherView === 'clean' && s.teacherView.includes('same')) continue;
+            if (isPlainAugment(augment) && teacherView === 'clean' && s.teacherView.includes('same')) continue;
             // `none` and one teacher add no field, so such settings keep their run keys.
             out.push({loss, alpha, temperature, dkdAlpha, dkdBeta, epochs, augment, teacherView, schedule, learningRate, weightDecay, labelSmoothing,
               ...(feature !== 'none' ? {feature} : {}), ...(teachers > 1 ? {teachers} : {})});
@@ -224,10 +222,6 @@ export function searchSettings(c: SearchConfig): SearchSetting[] {
     [out[i], out[j]] = [out[j], out[i]];
   }
   return out.slice(0, k);
-}
-
-function isPlain(a: AugmentSpec): boolean {
-  return !a.shift && !a.flip && a.mixup === undefined && a.cutmix === undefined;
 }
 
 /** `shift2+mixup0.2`, `none`: an augmentation as the CLI writes it. */
@@ -323,10 +317,6 @@ function ensembleSize(c: SearchConfig): number {
 }
 
 /** The seed of a teacher's initial weights and batch order. */
-function memberSeed(seed: number, member: number): number {
-  return seed + 1000 * member;
-}
-
 function distilledKey(c: SearchConfig, s: SearchSetting, seed: number): string {
   return runKey('distilled', {student: c.student, ...context(c), teacher: teacherKey(c, seed), recipe: s}, seed);
 }
@@ -416,16 +406,14 @@ type Split = {x: tf.Tensor4D; y: tf.Tensor1D};
 
 function optimizerAndHooks(r: TrainRecipe, steps: number): {optimizer: HostAdam; hooks: TrainHook[]} {
   const optimizer = new HostAdam({learningRate: r.learningRate, epsilon: 1e-7, weightDecay: r.weightDecay});
-  const name = r.schedule.name ?? 'constant';
-  const hooks = name === 'constant' && (r.schedule.peakFactor ?? 1) === 1 ? [] : [scheduleHook(createSchedule(r.schedule, r.learningRate, steps))];
-  return {optimizer, hooks};
+  return {optimizer, hooks: scheduleHooks(r.schedule, r.learningRate, steps)};
 }
 
 /** Trains `model` on the hard labels with recipe `r` (the teacher, and every scratch student). */
 async function trainPlain(model: tfl.LayersModel, r: TrainRecipe, train: Split, batchSize: number, seed: number, signal?: AbortSignal): Promise<void> {
   const steps = r.epochs * Math.ceil(train.x.shape[0] / batchSize);
   const {optimizer, hooks} = optimizerAndHooks(r, steps);
-  const augmentation = isPlain(r.augment) ? undefined : batchAugmentation(r.augment);
+  const augmentation = augmentationOf(r.augment);
   try {
     await fit(model, train.x, train.y, {
       epochs: r.epochs, batchSize, seed, optimizer, hooks, signal,
@@ -522,7 +510,7 @@ async function trainStudent(c: SearchConfig, t: Task, data: Dataset, train: Spli
           dkd: {alpha: s.dkdAlpha, beta: s.dkdBeta}, labelSmoothing: s.labelSmoothing, ...(feature ? {featureLosses: [feature]} : {})});
         await d.fit(train.x, train.y, {
           epochs: s.epochs, batchSize: c.batchSize, seed: t.seed, hooks,
-          augmentation: isPlain(s.augment) ? undefined : batchAugmentation(s.augment),
+          augmentation: augmentationOf(s.augment),
           teacherView: s.teacherView,
         });
       } finally {
