@@ -52,6 +52,7 @@ const char* isa_note();
   void cast_u8_f32(const uint8_t*, float*, int64_t);                                                               \
   void cast_u8_i32(const uint8_t*, int32_t*, int64_t);                                                             \
   void adam_update(const AdamStep&, const float*, float*, float*, const float*, float*, int64_t);                   \
+  void adam_update_many(const AdamStep&, const AdamSlot*, int64_t);                                               \
   void batch_norm_train_forward(const BatchNormTrainGeom&, const float*, const float*, const float*, const float*,  \
                                 const float*, float*, float*, float*, float*, float*);                              \
   void batch_norm_train_backward(const BatchNormTrainGeom&, const float*, const float*, const float*, const float*, \

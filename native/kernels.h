@@ -151,6 +151,17 @@ struct AdamStep {
   float beta1, beta2, step_size, inv_sqrt_bc2, epsilon;
 };
 void adam_update(const AdamStep& s, const float* g, float* m, float* v, const float* w, float* w_out, int64_t n);
+// One variable of adam_update_many: adam_update's operands.
+struct AdamSlot {
+  const float* g;
+  float* m;
+  float* v;
+  const float* w;
+  float* w_out;
+  int64_t n;
+};
+// adam_update on every slot, as one job: each weight gets the same arithmetic as adam_update.
+void adam_update_many(const AdamStep& s, const AdamSlot* slots, int64_t count);
 }  // namespace hafif
 
 namespace hafif {

@@ -8,4 +8,8 @@ void adam_update(const AdamStep& s, const float* g, float* m, float* v, const fl
   HAFIF_DISPATCH(adam_update, s, g, m, v, w, w_out, n);
 }
 
+void adam_update_many(const AdamStep& s, const AdamSlot* slots, int64_t count) {
+  HAFIF_DISPATCH(adam_update_many, s, slots, count);
+}
+
 }  // namespace hafif

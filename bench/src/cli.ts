@@ -14,8 +14,9 @@ import {profileStep, type StepProfile} from './profile.js';
 import {e2eTable, kernelsTable, profileTable, sgemmTable, torchRatios, torchTable} from './report.js';
 import {benchSgemm} from './sgemm.js';
 import {benchTorch, type TorchResult} from './torch.js';
-import {now} from './timing.js';
+import {now, progress} from './timing.js';
 import {MODELS, TRAINERS, type ModelName} from './train.js';
+import {combineE2e, combineTorch, type TorchWindows} from './windows.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The project root (bench/dist/cli.js → ../..). */
@@ -38,6 +39,7 @@ export interface BenchOptions {
   readonly nativeOnly: boolean;
   readonly compareAddon?: string;
   readonly rounds: number;
+  readonly windows: number;
 }
 
 function positiveInt(value: string): number {
@@ -65,6 +67,8 @@ function parseArgs(argv: string[]): BenchOptions {
     .option('--native-only', 'e2e: skip the cpu backend rows', false)
     .option('--compare-addon <file>', 'isa: also time this addon binary (e.g. a HAFIF_MARCH_NATIVE=1 build)')
     .option('--rounds <n>', 'isa: alternating rounds per configuration (best kept)', positiveInt, 2)
+    .option('--windows <n>', 'e2e and torch: timed windows, hafif and PyTorch alternating (median and min–max reported; --quick: 1)',
+      positiveInt, 3)
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
     .parse(argv);
   return program.opts<BenchOptions>();
@@ -117,19 +121,43 @@ async function main(): Promise<void> {
       }
     }
     let e2e: E2eResult[] = [];
-    let torch: TorchResult | null = null;
+    let torch: TorchResult<TorchWindows> | null = null;
     if (run('e2e') || run('torch')) {
       const steps = opts.quick ? Math.min(opts.steps, 5) : opts.steps;
       const train: StepBudget = {steps, budgetMs: opts.quick ? 5000 : 15000};
       const infer: StepBudget = {steps: Math.max(3, Math.floor(steps / 4)), budgetMs: opts.quick ? 3000 : 8000};
-      // Native first, then PyTorch right after it, so the two see the same machine state.
-      if (hasNative && (run('e2e') || run('torch'))) {
-        for (const m of opts.model ? [opts.model] : MODELS) {
-          e2e.push(await benchModel(m, 'native', 'hafif', train, null));
-          e2e.push(await benchModel(m, 'native', 'tfjs', train, infer));
+      // Timed windows, hafif and PyTorch alternating (hafif first in even windows, PyTorch first in odd
+      // ones, so a drift in the machine's load hits both alike); every figure is the median of its windows.
+      const windows = opts.quick ? 1 : opts.windows;
+      const models = opts.model ? [opts.model] : MODELS;
+      const nativeWindows: E2eResult[][] = [];
+      const torchWindows: TorchResult[] = [];
+      const timeNative = async (w: number) => {
+        if (!hasNative) return;
+        progress(`window ${w + 1}/${windows}: hafif`);
+        const rows: E2eResult[] = [];
+        for (const m of models) {
+          rows.push(await benchModel(m, 'native', 'hafif', train, null));
+          rows.push(await benchModel(m, 'native', 'tfjs', train, infer));
+        }
+        nativeWindows.push(rows);
+      };
+      const timeTorch = () => {
+        if (!run('torch')) return;
+        progress(`window ${torchWindows.length + 1}/${windows}: PyTorch`);
+        torchWindows.push(benchTorch({reference: opts.reference, steps, threads: 2, models}));
+      };
+      for (let w = 0; w < windows; w++) {
+        if (w % 2 === 0) {
+          await timeNative(w);
+          timeTorch();
+        } else {
+          timeTorch();
+          await timeNative(w);
         }
       }
-      if (run('torch')) torch = benchTorch({reference: opts.reference, steps, threads: 2, models: opts.model ? [opts.model] : MODELS});
+      e2e = combineE2e(nativeWindows);
+      torch = combineTorch(torchWindows);
       if (run('e2e') && !opts.nativeOnly) {
         const slow: StepBudget = {steps: Math.min(steps, opts.quick ? 2 : 5), budgetMs: opts.quick ? 5000 : 15000};
         if (!opts.model) e2e.push(await benchModel('keras-student', 'cpu', 'tfjs', train, infer));

@@ -54,7 +54,7 @@ function measure(fn: () => void, b: StepBudget): {n: number; ms: number} {
 
 /**
  * Times training with `trainer`'s step, then inference unless `infer` is null. 'hafif' rows time one
- * `fit` call over `train.steps` batches (after a 2-batch warm-up fit); 'tfjs' rows time single steps.
+ * `fit` call over `train.steps` batches (after 2-batch warm-up fits, >= 3 and >= 300 ms); 'tfjs' rows time single steps.
  */
 export async function benchModel(model: ModelName, backend: Backend, trainer: Trainer, train: StepBudget,
   infer: StepBudget | null): Promise<E2eResult> {
@@ -69,7 +69,9 @@ export async function benchModel(model: ModelName, backend: Backend, trainer: Tr
     peakRssReset = resetPeakRss();
     let t: {n: number; ms: number};
     if (trainer === 'hafif') {
-      await s.train(2);
+      // Warm-up fits of 2 steps, at least 3 and for at least 300 ms (JIT, pool, page faults, clocks).
+      const w0 = now();
+      for (let k = 0; k < 3 || (now() - w0 < 300 && k < 20); k++) await s.train(2);
       const t0 = now();
       finalLoss = await s.train(train.steps);
       t = {n: train.steps, ms: (now() - t0) / train.steps};

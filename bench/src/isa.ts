@@ -30,7 +30,8 @@ function runChild(c: Config, steps: number, round: number): IsaRow {
   progress(`isa: ${c.label} (round ${round + 1})`);
   const env = {...process.env, ...c.env};
   const out = path.join(path.dirname(cli), `isa-${process.pid}.json`);
-  const res = spawnSync(process.execPath, [cli, '--only', 'e2e', '--steps', String(steps), '--json', '--out', out, '--native-only'],
+  // One window per child: the isa section has its own alternating rounds.
+  const res = spawnSync(process.execPath, [cli, '--only', 'e2e', '--steps', String(steps), '--windows', '1', '--json', '--out', out, '--native-only'],
     {env, encoding: 'utf8', maxBuffer: 64 << 20});
   if (res.status !== 0) throw new Error(`isa child ${c.label} failed: ${res.stderr}`);
   const j = JSON.parse(res.stdout.trim().split('\n').pop()!) as {e2e: E2eResult[]; machine: {isa: string}};

@@ -5,9 +5,10 @@ import type {E2eResult} from './e2e.js';
 import type {KernelResult} from './kernels.js';
 import type {LayerEntry, StepProfile} from './profile.js';
 import type {SgemmRow} from './sgemm.js';
-import type {TorchResult} from './torch.js';
+import type {TorchResult, TorchRow} from './torch.js';
 import {fmt} from './timing.js';
 import {TRAINER_LABEL, TRAINERS, type Trainer} from './train.js';
+import {spread, type E2eWindows, type Spread, type TorchWindows} from './windows.js';
 
 export function table(head: string[], rows: (string | number)[][], title?: string): string {
   const t = new Table({head, style: {head: [], border: []}});
@@ -77,14 +78,26 @@ function phaseLabel(model: string, phase: 'train' | 'infer', trainer?: Trainer, 
 /** How an inference row ran: tfjs-layers' own predict, or hafif's fused createPredictor. */
 export type InferPath = 'model.predict' | 'predictor';
 
+/** "1,234 (1,100–1,300)": a median and, over more than one window, its windows' range. */
+function withSpread(value: number | null, s: Spread | null | undefined, unit = ''): string {
+  if (value == null) return '-';
+  if (s == null || s.windows.length < 2) return fmt(value) + unit;
+  return `${fmt(value)}${unit} (${fmt(s.min)}–${fmt(s.max)})`;
+}
+
+const spreads = (r: E2eResult): Partial<E2eWindows> => ('trainSpread' in r ? (r as E2eWindows) : {});
+
 export function e2eTable(rows: E2eResult[]): string {
+  const windows = Math.max(1, ...rows.map((r) => spreads(r).windows ?? 1));
   return table(['model', 'training step', 'backend', 'train img/s', 'ms/step', 'steps', 'model.predict img/s (b256)',
     'ms/batch', 'predictor img/s (b256)', 'ms/batch', 'predictor rel. err', 'peak RSS'],
-    rows.map((r) => [r.model, TRAINER_LABEL[r.trainer], r.backend, fmt(r.trainImgPerSec), fmt(r.trainMsPerStep),
-      r.trainSteps, fmt(r.inferImgPerSec), fmt(r.inferMsPerBatch), fmt(r.predictorImgPerSec), fmt(r.predictorMsPerBatch),
+    rows.map((r) => [r.model, TRAINER_LABEL[r.trainer], r.backend, withSpread(r.trainImgPerSec, spreads(r).trainSpread),
+      fmt(r.trainMsPerStep), r.trainSteps, withSpread(r.inferImgPerSec, spreads(r).inferSpread), fmt(r.inferMsPerBatch),
+      withSpread(r.predictorImgPerSec, spreads(r).predictorSpread), fmt(r.predictorMsPerBatch),
       r.predictorError == null ? '-' : r.predictorError.toExponential(1), mb(r.peakRssBytes)]),
     'End to end (batch 32, Adam 1e-3 ε 1e-7, softmax cross-entropy; hafif fit = one fit() call over the steps ' +
-      '(HostAdam + host cross-entropy), tf.train.adam = stock tfjs optimizer and loss; peak RSS = VmHWM while training)');
+      '(HostAdam + host cross-entropy), tf.train.adam = stock tfjs optimizer and loss; peak RSS = VmHWM while training' +
+      (windows > 1 ? `; img/s = median of ${windows} windows (min–max), steps = all windows'` : '') + ')');
 }
 
 export interface TorchRatio {
@@ -97,33 +110,51 @@ export interface TorchRatio {
   readonly inferPath?: InferPath;
   readonly native: number | null;
   readonly torch: number | null;
+  /** The median over windows of native / PyTorch in the same window. */
   readonly ratio: number | null;
+  readonly nativeSpread?: Spread | null;
+  readonly torchSpread?: Spread | null;
+  /** Of the per-window ratios. */
+  readonly ratioSpread?: Spread | null;
 }
 
-export function torchRatios(e2e: E2eResult[], t: TorchResult): TorchRatio[] {
+/**
+ * hafif against PyTorch per model and phase. With windows, the ratio is the median of the ratios
+ * of the same window (hafif and PyTorch timed next to each other), with their range.
+ */
+export function torchRatios(e2e: E2eResult[], t: TorchResult<TorchRow | TorchWindows>): TorchRatio[] {
   if (!t.available) return [];
   const out: TorchRatio[] = [];
   const push = (model: string, phase: 'train' | 'infer', trainer: Trainer | null, native: number | null, torch: number,
-    inferPath?: InferPath) =>
+    nativeSpread: Spread | null | undefined, torchSpread: Spread | undefined, inferPath?: InferPath) => {
+    const paired = nativeSpread != null && torchSpread != null && nativeSpread.windows.length === torchSpread.windows.length
+      ? spread(nativeSpread.windows.map((v, i) => v / torchSpread.windows[i])) : null;
     out.push({label: phaseLabel(model, phase, trainer ?? undefined, inferPath), model, phase, trainer, inferPath, native, torch,
-      ratio: native != null ? native / torch : null});
+      ratio: native == null ? null : paired?.median ?? native / torch, nativeSpread, torchSpread, ratioSpread: paired});
+  };
   for (const row of t.rows) {
+    const tw: Partial<TorchWindows> = 'trainSpread' in row ? row : {};
     const rows = e2e.filter((r) => r.model === row.model && r.backend === 'native');
     for (const trainer of TRAINERS) {
       const n = rows.find((r) => r.trainer === trainer);
-      if (n) push(row.model, 'train', trainer, n.trainImgPerSec, row.train_img_per_s);
+      if (n) push(row.model, 'train', trainer, n.trainImgPerSec, row.train_img_per_s, spreads(n).trainSpread, tw.trainSpread);
     }
-    if (rows.length === 0) push(row.model, 'train', null, null, row.train_img_per_s);
+    if (rows.length === 0) push(row.model, 'train', null, null, row.train_img_per_s, null, tw.trainSpread);
     const inferRow = rows.find((r) => r.inferImgPerSec != null);
-    push(row.model, 'infer', null, inferRow?.inferImgPerSec ?? null, row.infer_img_per_s, 'model.predict');
-    push(row.model, 'infer', null, inferRow?.predictorImgPerSec ?? null, row.infer_img_per_s, 'predictor');
+    const iw = inferRow ? spreads(inferRow) : {};
+    push(row.model, 'infer', null, inferRow?.inferImgPerSec ?? null, row.infer_img_per_s, iw.inferSpread, tw.inferSpread, 'model.predict');
+    push(row.model, 'infer', null, inferRow?.predictorImgPerSec ?? null, row.infer_img_per_s, iw.predictorSpread, tw.inferSpread, 'predictor');
   }
   return out;
 }
 
-export function torchTable(t: TorchResult, ratios: TorchRatio[]): string {
+export function torchTable(t: TorchResult<TorchRow | TorchWindows>, ratios: TorchRatio[]): string {
   if (!t.available) return `PyTorch: skipped (${t.reason})`;
+  const first = t.rows[0];
+  const windows = first != null && 'windows' in first ? first.windows : 1;
   return table(['what', 'native img/s', 'PyTorch img/s', 'native / PyTorch'],
-    ratios.map((r) => [r.label, fmt(r.native), fmt(r.torch), r.ratio == null ? '-' : `${fmt(r.ratio)}×`]),
-    `PyTorch ${t.rows[0]?.torch ?? ''}, ${t.rows[0]?.threads ?? '?'} threads (${t.command})`);
+    ratios.map((r) => [r.label, withSpread(r.native, r.nativeSpread), withSpread(r.torch, r.torchSpread),
+      withSpread(r.ratio, r.ratioSpread, '×')]),
+    `PyTorch ${first?.torch ?? ''}, ${first?.threads ?? '?'} threads (${t.command})` +
+      (windows > 1 ? `; median of ${windows} windows, hafif and PyTorch alternating (min–max; ratio: of the same window's pair)` : ''));
 }

@@ -139,6 +139,11 @@ export interface NativeAddon {
    */
   adamUpdate(g: Float32Array, m: Float32Array, v: Float32Array, w: Float32Array, wOut: Float32Array,
     beta1: number, beta2: number, stepSize: number, invSqrtBc2: number, epsilon: number): void;
+  /**
+   * adamUpdate for many variables in one call: after the scalars, g, m, v, w, wOut of each variable
+   * in turn (5 arrays per variable). No written array (m, v, wOut) may share memory with any other.
+   */
+  adamUpdateMany(beta1: number, beta2: number, stepSize: number, invSqrtBc2: number, epsilon: number, ...slots: Float32Array[]): void;
   // -- batchnorm --
   /**
    * Training-mode batch norm over x [rows, channels]: mean and biased variance per channel, y =

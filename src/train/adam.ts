@@ -3,6 +3,8 @@ import type {NamedTensor} from '@tensorflow/tfjs-core/dist/tensor_types.js';
 
 import {addon} from '../backend/addon.js';
 import type {NativeAddon} from '../backend/addon.js';
+import {tensorBuffer} from '../backend/index.js';
+import {NativeBackend} from '../backend/native_backend.js';
 import {UsageError} from '../util/registry.js';
 
 /** Options of {@link HostAdam}; the defaults are Keras'. */
@@ -25,7 +27,7 @@ export interface AdamOptions {
 
 /** True when the C++ update can run: the addon is loaded and `native` holds the tensors. */
 function nativeAdam(): boolean {
-  return addon != null && tf.getBackend() === 'native';
+  return addon != null && tf.backend() instanceof NativeBackend;
 }
 
 /**
@@ -108,10 +110,28 @@ export class HostAdam extends tf.Optimizer {
     const invSqrtBc2 = 1 / Math.sqrt(1 - Math.pow(b2, this.step));
     const c1 = 1 - b1;
     const c2 = 1 - b2;
+    const native = nativeAdam();
+    // On native every variable's update is one C++ call (one pass, one thread hand-off); the
+    // variables take their new values after it. A variable named twice is updated twice, in order.
+    const pending: {variable: tf.Variable; out: Float32Array}[] = [];
+    const slots: Float32Array[] = [];
+    const flush = () => {
+      if (pending.length === 0) return;
+      if (native) (addon as NativeAddon).adamUpdateMany(b1, b2, stepSize, invSqrtBc2, eps, ...slots);
+      for (const {variable, out} of pending) {
+        const next = tf.tensor(out, variable.shape, 'float32');
+        variable.assign(next);
+        next.dispose();
+      }
+      pending.length = 0;
+      slots.length = 0;
+    };
     for (const {variable, grad: g} of updates) {
       const name = variable.name;
       if (variable.dtype !== 'float32') throw new Error(`HostAdam: variable ${name} is ${variable.dtype}, expected float32`);
-      let w = variable.dataSync();
+      if (pending.some((p) => p.variable === variable)) flush();
+      // On native read in place (dataSync would mark the buffer as seen outside, never to be reused).
+      let w = native ? (tf.backend() as NativeBackend).f32(variable) : variable.dataSync();
       if (!(w instanceof Float32Array) || g.length !== w.length) {
         throw new Error(`HostAdam: gradient of ${name} has ${g.length} values, expected float32 [${variable.shape}]`);
       }
@@ -128,10 +148,11 @@ export class HostAdam extends tf.Optimizer {
         w = (w as Float32Array).map((x) => x * keep);
       }
       // A new array, never an update in place: the variable's current buffer may be shared with
-      // tensors made from it (clone, reshape) and with arrays dataSync() returned.
-      const out = uninitializedF32(w.length);
-      if (nativeAdam()) {
-        (addon as NativeAddon).adamUpdate(g, m, v, w, out, b1, b2, stepSize, invSqrtBc2, eps);
+      // tensors made from it (clone, reshape) and with arrays dataSync() returned. On native it
+      // comes from the backend's pool (a replaced weight array nothing else sees goes back there).
+      const out = native ? tensorBuffer(w.length) : uninitializedF32(w.length);
+      if (native) {
+        slots.push(g, m, v, w as Float32Array, out);
       } else {
         for (let i = 0; i < w.length; i++) {
           const gi = g[i];
@@ -142,10 +163,9 @@ export class HostAdam extends tf.Optimizer {
           out[i] = w[i] - (stepSize * mi) / (Math.sqrt(vi) * invSqrtBc2 + eps);
         }
       }
-      const next = tf.tensor(out, variable.shape, 'float32');
-      variable.assign(next);
-      next.dispose();
+      pending.push({variable, out});
     }
+    flush();
     this.incrementIterations();
   }
 

@@ -203,6 +203,45 @@ describe('trainLoop: callbacks, hooks, stop', () => {
     optimizer.dispose();
   });
 
+  it('waits for an async callback before the next batch; sync ones run in order beside it', async () => {
+    const model = tiny(5);
+    const optimizer = kerasAdam();
+    const events: string[] = [];
+    let pending = false;
+    const slow: Callback = {
+      onBatchEnd: async (c) => {
+        pending = true;
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        pending = false;
+        events.push(`slow end b${c.batch}`);
+      },
+    };
+    const sync: Callback = {
+      onBatchBegin: (c) => void events.push(`begin b${c.batch} ${pending ? 'early' : 'after'}`),
+      onBatchEnd: (c) => void events.push(`sync end b${c.batch}`),
+    };
+    const {x, y} = data(8);
+    await fit(model, x, y, {epochs: 1, batchSize: 4, optimizer, shuffle: false, callbacks: [sync, slow]});
+    expect(events).toEqual(['begin b0 after', 'sync end b0', 'slow end b0', 'begin b1 after', 'sync end b1', 'slow end b1']);
+    model.dispose();
+    optimizer.dispose();
+  });
+
+  it('an abort from a timer stops a run whose callbacks never return a promise', async () => {
+    const model = tiny(6);
+    const optimizer = kerasAdam();
+    const {x, y} = data(4);
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error('timer')), 20);
+    // 1-example batches, many epochs: the loop must give the timer its turn between steps.
+    const run = fit(model, x, y, {epochs: 100000, batchSize: 1, optimizer, signal: controller.signal, callbacks: {onBatchEnd: () => undefined}});
+    const err = await run.catch((e) => e);
+    expect(err).toBeInstanceOf(TrainingAborted);
+    expect(err.message).toBe('timer');
+    model.dispose();
+    optimizer.dispose();
+  });
+
   it('a hook that replaces the gradients changes the update; the replaced tensors are freed', async () => {
     const model = tiny(4);
     const optimizer = tf.train.sgd(0.5);

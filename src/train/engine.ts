@@ -455,19 +455,34 @@ export async function trainLoop(
   const runCtx = {model, optimizer};
   for (let e = 0; e < epoch && shuffle; e++) permutation(n, rng);
 
+  // Each callback is awaited only when it returns a promise; a sync one runs without a turn of
+  // the microtask queue, and with no callbacks no context is built.
+  const call = async (name: keyof Callback, make: () => CallbackContext): Promise<void> => {
+    for (const c of callbacks) {
+      const r = c[name]?.(make());
+      if (r != null) await r;
+    }
+  };
+  const has = (name: keyof Callback) => callbacks.some((c) => c[name] != null);
+  const onBatchBegin = has('onBatchBegin');
+  const onBatchEnd = has('onBatchEnd');
+  // Timers, signals and progress output get a turn of the event loop between steps, at least
+  // every YIELD_MS (a turn each step costs more than a small model's step takes).
+  let lastYield = performance.now();
+
   for (const h of hooks) h.onTrainBegin?.(runCtx);
   try {
-    for (const c of callbacks) await c.onTrainBegin?.(ctx());
+    await call('onTrainBegin', () => ctx());
     for (; epoch < epochs && !stopRequested; epoch++) {
       const order = shuffle ? permutation(n, rng) : range(0, n);
       if (batch === 0) {
         sums = {};
         trainMs = 0;
-        for (const c of callbacks) await c.onEpochBegin?.(ctx());
+        await call('onEpochBegin', () => ctx());
       }
       for (; batch < stepsPerEpoch && !stopRequested; batch++) {
         if (signal?.aborted) throw signal.reason;
-        for (const c of callbacks) await c.onBatchBegin?.(ctx());
+        if (onBatchBegin) await call('onBatchBegin', () => ctx());
         const t0 = performance.now();
         const start = batch * batchSize;
         const indices = order.subarray(start, Math.min(start + batchSize, n));
@@ -477,12 +492,16 @@ export async function trainLoop(
         trainMs += ms;
         for (const [k, v] of Object.entries(logs)) sums[k] = (sums[k] ?? 0) + v * indices.length;
         globalStep++;
-        const endCtx = {...ctx(logs, (indices.length * 1000) / Math.max(ms, 1e-6)), batch: batch};
-        // The position seen at batch end is after this batch.
-        const after = {...endCtx, position: () => ({...position(), batch: batch + 1})};
-        for (const c of callbacks) await c.onBatchEnd?.(after);
-        // Let timers, signals and progress output run between steps.
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (onBatchEnd) {
+          const endCtx = {...ctx(logs, (indices.length * 1000) / Math.max(ms, 1e-6)), batch: batch};
+          // The position seen at batch end is after this batch.
+          const after = {...endCtx, position: () => ({...position(), batch: batch + 1})};
+          await call('onBatchEnd', () => after);
+        }
+        if (t0 + ms - lastYield >= YIELD_MS) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          lastYield = performance.now();
+        }
       }
       if (signal?.aborted) throw signal.reason;
       const seen = Math.min(batch * batchSize, n);
@@ -500,21 +519,24 @@ export async function trainLoop(
       // The position seen at epoch end is the next epoch's start.
       const endCtx = {...ctx(row), batch, position: () => ({epoch: epoch + 1, batch: 0, step: globalStep, sums: {}, trainMs: 0, history: [...history]})};
       batch = 0;
-      for (const c of callbacks) await c.onEpochEnd?.(endCtx);
+      await call('onEpochEnd', () => endCtx);
     }
   } catch (e) {
     if (signal?.aborted && e === signal.reason) {
       aborted = true;
-      for (const c of callbacks) await c.onTrainEnd?.(ctx());
+      await call('onTrainEnd', () => ctx());
       throw new TrainingAborted([...history], e);
     }
     throw e;
   } finally {
     for (const h of hooks) h.onTrainEnd?.(runCtx);
   }
-  for (const c of callbacks) await c.onTrainEnd?.(ctx());
+  await call('onTrainEnd', () => ctx());
   return history;
 }
+
+/** The longest the loop runs steps without a turn of the event loop, in milliseconds. */
+const YIELD_MS = 10;
 
 function runStep(
   examples: HostExamples,

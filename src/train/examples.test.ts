@@ -33,6 +33,16 @@ describe('HostExamples.gather', () => {
     });
   }
 
+  it('copies runs of consecutive indices as the rows one by one would be', () => {
+    const ex = new HostExamples({data: Float32Array.from({length: 9 * 4}, (_, i) => i), shape: [9, 2, 2]});
+    const rows = (ix: number[]) => ix.flatMap((r) => [0, 1, 2, 3].map((j) => r * 4 + j));
+    for (const ix of [[0, 1, 2, 3, 4, 5, 6, 7, 8], [3, 4, 5], [8], [2, 3, 7, 8, 0], [5, 4, 3], [1, 1, 2], [6, 7, 0, 1, 2]]) {
+      const t = ex.gather(ix);
+      expect(Array.from(t.dataSync())).toEqual(rows(ix));
+      t.dispose();
+    }
+  });
+
   it('reuses the pool\'s buffers on native: a disposed batch\'s buffer serves the next one', () => {
     if (useBackend('native') !== 'native' || !bufferPool.enabled) return;
     const ex = new HostExamples({data: new Float32Array(64 * 10).fill(1), shape: [64, 10]});

@@ -53,9 +53,13 @@ export class HostExamples {
     // Every element is written below, so a pooled (uninitialised) buffer will do.
     const out = tensorBuffer(n * this.rowSize);
     const r = this.rowSize;
-    for (let i = 0; i < n; i++) {
+    // Runs of consecutive indices (every batch of an unshuffled epoch) are one copy each.
+    for (let i = 0; i < n; ) {
+      let j = i + 1;
+      while (j < n && indices[j] === indices[j - 1] + 1) j++;
       const start = indices[i] * r;
-      out.set(this.values.subarray(start, start + r), i * r);
+      out.set(this.values.subarray(start, start + (j - i) * r), i * r);
+      i = j;
     }
     return tf.tensor(out, [n, ...this.rowShape], 'float32');
   }
