@@ -138,6 +138,8 @@ const conv2d: Handler = (layer, inShape, addon) => {
       // A first layer with few input channels: Relu's gradient, the bias sum and the filter
       // gradient in one pass over dy (no input gradient there).
       const onePass = addon.smallConv() && addon.smallConvFilterApplies(geom);
+      // Pointwise 1x1 (inC and outC divisible by 16): both gradients from one pass over dy.
+      const pointwise = addon.pointwiseBackward != null && addon.pointwiseBackwardApplies?.(geom) === true;
       return {
         forward(x, y, read) {
           addon.conv2d(x, read(kernel), bias ? read(bias) : null, y, geom, act);
@@ -149,6 +151,10 @@ const conv2d: Handler = (layer, inShape, addon) => {
           }
           const d = preActivationGrad(addon, dAct, y, dy);
           if (bp) addon.sum(d, bp.grad, [1, rows / outShape[2], outShape[2]]);
+          if (pointwise && !onePass) {
+            (addon.pointwiseBackward as NonNullable<NativeAddon['pointwiseBackward']>)(x, d, read(kernel), dx, kp.grad, geom);
+            return;
+          }
           addon.conv2dBackpropFilter(x, d, kp.grad, geom);
           if (dx) addon.conv2dBackpropInput(d, read(kernel), dx, geom);
         },
