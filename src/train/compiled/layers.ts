@@ -256,6 +256,7 @@ const batchNormalization: Handler = (layer, inShape, addon) => {
     bind() {
       const mean = new Float32Array(C), variance = new Float32Array(C);
       const dscale = new Float32Array(C), doffset = new Float32Array(C);
+      let scratch: Float32Array | null = null;
       return {
         forward(x, y, read) {
           // Fresh arrays: the new moving statistics become the variables' values.
@@ -266,9 +267,9 @@ const batchNormalization: Handler = (layer, inShape, addon) => {
           assign(movingVariance, nmv);
         },
         backward(x, y, dy, dx, read) {
-          addon.batchNormTrainGrad(dy, x, mean, variance, gamma ? read(gamma) : ones, null, null,
-            dx ?? new Float32Array(x.length), gp ? gp.grad : dscale, bp ? bp.grad : doffset, C, epsilon,
-            act, beta ? read(beta) : zeros, y);
+          const out = dx ?? (scratch ??= new Float32Array(x.length));
+          addon.batchNormTrainGrad(dy, x, mean, variance, gamma ? read(gamma) : ones, null, null, out,
+            gp ? gp.grad : dscale, bp ? bp.grad : doffset, C, epsilon, act, beta ? read(beta) : zeros, y);
         },
       };
     },
@@ -333,12 +334,12 @@ const globalAveragePooling2d: Handler = (layer, inShape, addon) => {
   return {
     name: layer.name, outShape: [C], alias: false, params: [],
     bind(n) {
+      const scaled = new Float32Array(n * C);
       return {
         forward: (x, y) => addon.mean(x, y, [n, hw, C]),
         backward: (_x, _y, dy, dx) => {
           if (dx == null) return;
           // Float32 division, as tfjs' Mean gradient divides by the reduced size.
-          const scaled = new Float32Array(dy.length);
           for (let i = 0; i < dy.length; i++) scaled[i] = dy[i] / hw;
           for (let b = 0; b < n; b++) {
             const row = scaled.subarray(b * C, b * C + C);
