@@ -22,6 +22,7 @@ void InitOptim(Napi::Env env, Napi::Object exports);
 void InitBatchNorm(Napi::Env env, Napi::Object exports);
 void InitActivationGrad(Napi::Env env, Napi::Object exports);
 void InitPoolPositions(Napi::Env env, Napi::Object exports);
+void InitPointwise(Napi::Env env, Napi::Object exports);
 }  // namespace hafif
 
 namespace {
@@ -76,6 +77,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   hafif::InitBatchNorm(env, exports);
   hafif::InitActivationGrad(env, exports);
   hafif::InitPoolPositions(env, exports);
+  hafif::InitPointwise(env, exports);
   return exports;
 }
 

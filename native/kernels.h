@@ -260,3 +260,15 @@ void max_pool_positions(const Pool2DGeom& g, const float* x, float* y, int32_t* 
 // max_pool_grad from those positions (every pos in [-1, inH·inW·C)).
 void max_pool_grad_positions(const Pool2DGeom& g, const int32_t* pos, const float* dy, float* dx);
 }  // namespace hafif
+
+namespace hafif {
+// ---- pointwise.cc ----
+// The backward of a pointwise conv (1×1, stride 1, unpadded; geometry as conv2d's) with inC and
+// outC divisible by 16 and at most kPointwiseMaxWeights filter values: dw = xᵀ·dy and dx = dy·Wᵀ
+// (each overwritten, skipped when null; x or w is then not read), in one pass over dy. Either
+// comes out the same alone or with the other (conv2d_backprop_filter and _input call this). dW is
+// summed over fixed blocks of pixels, so it does not depend on the thread count.
+constexpr int64_t kPointwiseMaxWeights = 16384;
+bool pointwise_backward_applies(const ConvGeom& g);
+void pointwise_backward(const ConvGeom& g, const float* x, const float* dy, const float* w, float* dx, float* dw);
+}  // namespace hafif

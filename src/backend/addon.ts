@@ -64,6 +64,14 @@ export interface NativeAddon {
    * small-conv kernels (default; HAFIF_SMALL_CONV=0 turns it off); sets it when given. For A/B benchmarks.
    */
   smallConv(on?: boolean): boolean;
+  /** Whether pointwiseBackward takes this conv2d geom (1x1 stride 1 unpadded, inC and outC divisible by 16, at most 16384 filter values). */
+  pointwiseBackwardApplies?(geom: number[]): boolean;
+  /**
+   * The gradients of a pointwise conv2d (without bias or activation) in one pass over dy: dw and,
+   * when dx is given, dx. Both are overwritten.
+   */
+  pointwiseBackward?(x: Float32Array, dy: Float32Array, filter: Float32Array, dx: Float32Array | null, dw: Float32Array,
+    geom: number[]): void;
   /** Whether smallConv2dBackpropFilter takes this geom (outC divisible by 16, at most 4 input channels, 64 taps). */
   smallConvFilterApplies(geom: number[]): boolean;
   /**

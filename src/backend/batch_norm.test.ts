@@ -180,14 +180,20 @@ describe.skipIf(!nativeAvailable())('batchNormTrain with a fused activation', ()
     {act: 'relu', max: undefined, rows: 300, C: 5},
     {act: 'relu6', max: 6, rows: 300, C: 5},
     {act: 'relu6', max: 6, rows: 3, C: 1},
+    // Channel 1 has a NaN: its pre-activations and gradients are all NaN.
+    {act: 'relu', max: undefined, rows: 7, C: 3, nan: true},
+    // Enough rows for several row blocks and threads, 20 channels (not a multiple of 8).
+    {act: 'relu6', max: 6, rows: 4101, C: 20},
   ] as const;
-  for (const {act, max, rows, C} of cases) {
-    it(`${act}, ${rows} rows of ${C} channels`, async () => {
+  for (const {act, max, rows, C, ...rest} of cases) {
+    const nan = 'nan' in rest;
+    it(`${act}, ${rows} rows of ${C} channels${nan ? ', a NaN' : ''}`, async () => {
       await tf.setBackend('native');
       const addon = nativeAddon as NativeAddon;
       const n = rows * C;
       const x = randoms(n, 21).map((v) => v * 4);
       for (let r = 0; r < rows; r++) x[r * C] = (r % 3) - 1;
+      if (nan) x[C + 1] = NaN;
       const scale = randoms(C, 22).map((v) => v * 8 + 1), offset = randoms(C, 23).map((v) => v * 3);
       offset[0] = 6;
       const dy = randoms(n, 24);
@@ -205,7 +211,8 @@ describe.skipIf(!nativeAvailable())('batchNormTrain with a fused activation', ()
       addon.batchNormTrain(x, scale, offset, mm, mv, y, f.mean, f.variance, f.nmm, f.nmv, C, 1e-3, 0.9, act);
       const dx = new Float32Array(n), ds = new Float32Array(C), dof = new Float32Array(C);
       addon.batchNormTrainGrad(dy, x, f.mean, f.variance, scale, null, null, dx, ds, dof, C, 1e-3, act, offset, y);
-      if (act === 'relu6') {
+      if (nan) expect(dx.filter((_, i) => i % C === 1).every(Number.isNaN)).toBe(true);
+      if (act === 'relu6' && !nan) {
         // The case the gradient kernel decides from the pre-activation: output 6, gradient passed.
         const at6 = [...Array(rows).keys()].filter((r) => pre[r * C] === 6);
         expect(at6.length).toBeGreaterThan(0);

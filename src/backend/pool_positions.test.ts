@@ -24,6 +24,13 @@ const CASES: {shape: [number, number, number, number]; f: number; s: number; pad
   {shape: [3, 9, 6, 4], f: 3, s: 2, pad: 'same'},
   {shape: [1, 5, 7, 2], f: 3, s: 1, pad: 'valid'},
   {shape: [2, 6, 6, 17], f: 2, s: 3, pad: 'same'},
+  // Windows that tile the input (the gradient written window by window): odd sizes clipped at
+  // the bottom and right border, batch 1, channels not a multiple of 8.
+  {shape: [2, 7, 9, 5], f: 2, s: 2, pad: 'same'},
+  {shape: [1, 9, 8, 16], f: 3, s: 3, pad: 'same'},
+  {shape: [1, 6, 6, 1], f: 3, s: 3, pad: 'valid'},
+  // Not tiled: a row and column left out of every window.
+  {shape: [2, 7, 7, 3], f: 2, s: 2, pad: 'valid'},
 ];
 
 describe.skipIf(addon == null)('max pooling with positions (native)', () => {

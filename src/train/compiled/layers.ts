@@ -138,6 +138,8 @@ const conv2d: Handler = (layer, inShape, addon) => {
       // A first layer with few input channels: Relu's gradient, the bias sum and the filter
       // gradient in one pass over dy (no input gradient there).
       const onePass = addon.smallConv() && addon.smallConvFilterApplies(geom);
+      // Pointwise 1x1 (inC and outC divisible by 16): both gradients from one pass over dy.
+      const pointwise = addon.pointwiseBackward != null && addon.pointwiseBackwardApplies?.(geom) === true;
       return {
         forward(x, y, read) {
           addon.conv2d(x, read(kernel), bias ? read(bias) : null, y, geom, act);
@@ -149,6 +151,10 @@ const conv2d: Handler = (layer, inShape, addon) => {
           }
           const d = preActivationGrad(addon, dAct, y, dy);
           if (bp) addon.sum(d, bp.grad, [1, rows / outShape[2], outShape[2]]);
+          if (pointwise && !onePass) {
+            (addon.pointwiseBackward as NonNullable<NativeAddon['pointwiseBackward']>)(x, d, read(kernel), dx, kp.grad, geom);
+            return;
+          }
           addon.conv2dBackpropFilter(x, d, kp.grad, geom);
           if (dx) addon.conv2dBackpropInput(d, read(kernel), dx, geom);
         },
@@ -250,6 +256,7 @@ const batchNormalization: Handler = (layer, inShape, addon) => {
     bind() {
       const mean = new Float32Array(C), variance = new Float32Array(C);
       const dscale = new Float32Array(C), doffset = new Float32Array(C);
+      let scratch: Float32Array | null = null;
       return {
         forward(x, y, read) {
           // Fresh arrays: the new moving statistics become the variables' values.
@@ -260,9 +267,9 @@ const batchNormalization: Handler = (layer, inShape, addon) => {
           assign(movingVariance, nmv);
         },
         backward(x, y, dy, dx, read) {
-          addon.batchNormTrainGrad(dy, x, mean, variance, gamma ? read(gamma) : ones, null, null,
-            dx ?? new Float32Array(x.length), gp ? gp.grad : dscale, bp ? bp.grad : doffset, C, epsilon,
-            act, beta ? read(beta) : zeros, y);
+          const out = dx ?? (scratch ??= new Float32Array(x.length));
+          addon.batchNormTrainGrad(dy, x, mean, variance, gamma ? read(gamma) : ones, null, null, out,
+            gp ? gp.grad : dscale, bp ? bp.grad : doffset, C, epsilon, act, beta ? read(beta) : zeros, y);
         },
       };
     },
@@ -327,12 +334,12 @@ const globalAveragePooling2d: Handler = (layer, inShape, addon) => {
   return {
     name: layer.name, outShape: [C], alias: false, params: [],
     bind(n) {
+      const scaled = new Float32Array(n * C);
       return {
         forward: (x, y) => addon.mean(x, y, [n, hw, C]),
         backward: (_x, _y, dy, dx) => {
           if (dx == null) return;
           // Float32 division, as tfjs' Mean gradient divides by the reduced size.
-          const scaled = new Float32Array(dy.length);
           for (let i = 0; i < dy.length; i++) scaled[i] = dy[i] / hw;
           for (let b = 0; b < n; b++) {
             const row = scaled.subarray(b * C, b * C + C);
