@@ -83,8 +83,11 @@ export interface NativeAddon {
     activation?: 'linear' | 'relu' | 'relu6' | 'elu' | 'sigmoid' | 'leakyrelu', leakyreluAlpha?: number): void;
   /** dx = gradient of conv2d wrt x; same geom as the forward conv. */
   conv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, geom: number[]): void;
-  /** dw = gradient of conv2d wrt the filter; same geom as the forward conv. */
-  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, geom: number[]): void;
+  /**
+   * dw = gradient of conv2d wrt the filter; same geom as the forward conv. With `db` (outC floats),
+   * also the bias gradient (dy summed over batch and positions), in the same pass where it can.
+   */
+  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, geom: number[], db?: Float32Array | null): void;
   /**
    * Whether 3×3 stride-1 convolutions take the Winograd F(2×2, 3×3) path (default on, off with
    * HAFIF_CONV_WINOGRAD=0); sets it when `on` is given. For A/B benchmarks and tests.

@@ -4,10 +4,12 @@
 // activation; with the F(4x4, 3x3) tiles the forward, input gradient and filter gradient take on
 // outputs of at least 8x8 on and off; and the same cases with the path switched off (the im2col paths it replaces).
 import * as tf from '@tensorflow/tfjs-core';
+import {backend_util} from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import {afterAll, describe, expect, it} from 'vitest';
 
 import {addon} from '../index.js';
+import {convGeometry} from './conv_util.js';
 import {checkLeaks, parity, randoms, size} from './test_util.js';
 
 type Shape4 = [number, number, number, number];
@@ -118,6 +120,36 @@ describe('Winograd 3x3 stride-1 convolutions', () => {
     const a = run(true), b = run(false);
     addon!.convWinograd(true);
     expect(Array.from(a)).toEqual(Array.from(b));
+  });
+
+  it('the filter gradient with db: the same dw, and db = dy summed over batch and positions (summed in double)', () => {
+    for (const [winograd, four] of [[true, true], [true, false], [false, false]]) {
+      addon!.convWinograd(winograd);
+      addon!.convWinograd4(four);
+      for (const c of cases) {
+        const info = backend_util.computeConv2DInfo(c.x, c.f, 1, 1, c.pad as Parameters<typeof backend_util.computeConv2DInfo>[4]);
+        const g = convGeometry(info), N = c.f[3];
+        const x = randoms(size(c.x), 1), dy = randoms(c.x[0] * info.outHeight * info.outWidth * N, 3);
+        const dw = new Float32Array(size(c.f)), dw2 = new Float32Array(size(c.f)), db = new Float32Array(N).fill(NaN);
+        addon!.conv2dBackpropFilter(x, dy, dw, g);
+        addon!.conv2dBackpropFilter(x, dy, dw2, g, db);
+        const what = `${c.name}, winograd ${winograd}, 4x4 ${four}`;
+        expect(Array.from(dw2), what).toEqual(Array.from(dw));
+        const want = new Float64Array(N), abs = new Float64Array(N);
+        for (let i = 0; i < dy.length; ++i) {
+          want[i % N] += dy[i];
+          abs[i % N] += Math.abs(dy[i]);
+        }
+        for (let n = 0; n < N; ++n) {
+          expect(Math.abs(db[n] - want[n]), `${what} db[${n}]`).toBeLessThanOrEqual(1e-7 * Math.abs(want[n]) + 1e-12 * abs[n]);
+        }
+      }
+    }
+    addon!.convWinograd(true);
+    addon!.convWinograd4(true);
+    const g = [1, 4, 4, 8, 4, 4, 8, 3, 3, 1, 1, 1, 1, 1, 1];
+    expect(() => addon!.conv2dBackpropFilter(new Float32Array(128), new Float32Array(128), new Float32Array(576), g,
+      new Float32Array(7))).toThrow('db has 7 elements, expected 8');
   });
 
   describe.each([[true, true], [true, false], [false, false]])('winograd %s, 4x4 tiles %s', (winograd, four) => {
