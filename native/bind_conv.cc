@@ -105,7 +105,7 @@ Napi::Value ConvWinograd(const Napi::CallbackInfo& info) {
 }
 
 // convWinograd4(on?: boolean): whether the Winograd convolutions take F(4x4, 3x3) tiles on outputs of
-// at least 8x8 from at most 64 channels (inC; outC for the input gradient); sets it when given.
+// at least 7x7 from at most 64 channels (inC; outC for the input gradient); sets it when given.
 Napi::Value ConvWinograd4(const Napi::CallbackInfo& info) {
   if (info.Length() > 0 && !info[0].IsUndefined()) {
     if (!info[0].IsBoolean()) throw kernel_error(info.Env(), "convWinograd4", "on must be a boolean");

@@ -224,9 +224,9 @@ bool conv_winograd_applies(const ConvGeom& g);
 bool conv_winograd_filter_applies(const ConvGeom& g);
 void conv_winograd_enable(bool on);
 bool conv_winograd_enabled();
-// F(4x4, 3x3) tiles for the forward and input gradient where the output is at least 8x8 and the
+// F(4x4, 3x3) tiles for the forward and input gradient where the output is at least 7x7 and the
 // products' depth (inC forward, outC input gradient) at most 64, and for the filter gradient where the
-// output is at least 8x8 from at most 64 input channels (else F(2x2, 3x3)); HAFIF_CONV_WINOGRAD4=0 (or conv_winograd4_enable(false)) keeps
+// output is at least 7x7 from at most 64 input channels (else F(2x2, 3x3)); HAFIF_CONV_WINOGRAD4=0 (or conv_winograd4_enable(false)) keeps
 // F(2x2) everywhere, for A/B benchmarks.
 void conv_winograd4_enable(bool on);
 bool conv_winograd4_enabled();

@@ -15,7 +15,7 @@
 // place (winograd.inc; transforms and products are compiled per ISA, zmm with AVX-512). The filter
 // is transformed once per call into NR-wide panels.
 //
-// Outputs of at least 8x8 take F(4x4, 3x3) instead (6x6 input blocks, 36 products per 16 outputs:
+// Outputs of at least 7x7 take F(4x4, 3x3) instead (6x6 input blocks, 36 products per 16 outputs:
 // 4x fewer multiplies than im2col's 144 instead of 2.25x; only from
 // at most 64 channels, for its larger float32 error and partial sums). winograd4_* in winograd.inc.
 #include <algorithm>
@@ -190,13 +190,21 @@ bool g_four = four_from_env();
 
 // Whether a forward-shaped call (input gradients included) producing outH x outW from C channels takes
 // F(4x4, 3x3): 36 products per 16 outputs instead of 64 (the teachers' 32x32 and 16x16 kernels
-// 1.2-1.4x faster, 14x14 1.0-1.14x; 7x7 outputs would waste 15 of 64). Its float32 error grows with C: 64 channels stay within 0.4e-4 of the
-// float64 sums (relative to 1 + |y|), 128 reach 0.8e-4 and keep F(2x2) (0.2e-4).
-bool use_four(int64_t outH, int64_t outW, int64_t C) { return g_four && outH >= 8 && outW >= 8 && C <= 64; }
-// The filter gradient's: F(4x4, 3x3) on outputs of at least 8x8 from at most 64 input channels (the
+// 1.2-1.4x faster, 14x14 1.0-1.14x; 7x7, in 2x2 tiles of 4x4 that waste 15 of 64 outputs, still 144
+// products per image and channel pair instead of 256: batch 32, best of 41 in-process, forward
+// 64->128 1.21x, input gradient 64->64 1.23x, 32->64 1.22x). Its float32 error grows with C: 64
+// channels stay within 0.4e-4 of the float64 sums (relative to 1 + |y|), 128 reach 0.8e-4 and keep
+// F(2x2) (0.2e-4).
+constexpr int64_t kFourMinOutput = 7;
+bool use_four(int64_t outH, int64_t outW, int64_t C) {
+  return g_four && outH >= kFourMinOutput && outW >= kFourMinOutput && C <= 64;
+}
+// The filter gradient's: F(4x4, 3x3) on outputs of at least 7x7 (7x7 64->128 1.11x, 32->64 1.14x) from at most 64 input channels (the
 // 36 partial dU of 128x128 channels, 2.4 MB each, made cifar-teacher conv6's backward 4.3 -> 4.7 ms
 // in the training step).
-bool use_four_filter(int64_t outH, int64_t outW, int64_t C) { return g_four && outH >= 8 && outW >= 8 && C <= 64; }
+bool use_four_filter(int64_t outH, int64_t outW, int64_t C) {
+  return g_four && outH >= kFourMinOutput && outW >= kFourMinOutput && C <= 64;
+}
 
 }  // namespace
 

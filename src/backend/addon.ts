@@ -93,7 +93,7 @@ export interface NativeAddon {
    * HAFIF_CONV_WINOGRAD=0); sets it when `on` is given. For A/B benchmarks and tests.
    */
   convWinograd(on?: boolean): boolean;
-  /** Whether the Winograd convolutions take F(4x4, 3x3) tiles on outputs of at least 8x8 from at most 64
+  /** Whether the Winograd convolutions take F(4x4, 3x3) tiles on outputs of at least 7x7 from at most 64
    * channels (inC; outC for the input gradient; else F(2x2, 3x3)); default on, off with HAFIF_CONV_WINOGRAD4=0; sets it
    * when given. */
   convWinograd4(on?: boolean): boolean;
