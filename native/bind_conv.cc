@@ -1,4 +1,5 @@
 // N-API bindings for the conv kernels: validate, then call the pure kernels.
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -74,16 +75,23 @@ Napi::Value Conv2DBackpropInput(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// conv2dBackpropFilter(x, dy, dw, geom)
+// conv2dBackpropFilter(x, dy, dw, geom, db?): db (outC floats), when given, gets the bias gradient.
 Napi::Value Conv2DBackpropFilter(const Napi::CallbackInfo& info) {
   const char* k = "Conv2DBackpropFilter";
   F32 x = f32_arg(info, 0, k, "x"), dy = f32_arg(info, 1, k, "dy"), dw = f32_arg(info, 2, k, "dw");
   const ConvGeom g = geom_arg(info, 3, k);
+  const bool hasDb = info.Length() > 4 && !info[4].IsNull() && !info[4].IsUndefined();
+  F32 db{nullptr, 0};
+  if (hasDb) db = f32_arg(info, 4, k, "db");
   expect_shape(info.Env(), k, "x", x, x_shape(g));
   expect_shape(info.Env(), k, "dy", dy, y_shape(g));
   expect_shape(info.Env(), k, "dw", dw, w_shape(g));
-  if (empty_output(dw.data, dw.length, x.length == 0 || dy.length == 0)) return info.Env().Undefined();
-  conv2d_backprop_filter(g, x.data, dy.data, dw.data);
+  if (hasDb) expect_shape(info.Env(), k, "db", db, {g.outC});
+  if (empty_output(dw.data, dw.length, x.length == 0 || dy.length == 0)) {
+    if (hasDb) reduce(ReduceOp::Sum, dy.data, db.data, 1, static_cast<int64_t>(dy.length) / std::max<int64_t>(g.outC, 1), g.outC);
+    return info.Env().Undefined();
+  }
+  conv2d_backprop_filter(g, x.data, dy.data, dw.data, hasDb ? db.data : nullptr);
   return info.Env().Undefined();
 }
 
@@ -97,7 +105,7 @@ Napi::Value ConvWinograd(const Napi::CallbackInfo& info) {
 }
 
 // convWinograd4(on?: boolean): whether the Winograd convolutions take F(4x4, 3x3) tiles on outputs of
-// at least 8x8 from at most 64 channels (inC; outC for the input gradient); sets it when given.
+// at least 7x7 from at most 64 channels (inC; outC for the input gradient); sets it when given.
 Napi::Value ConvWinograd4(const Napi::CallbackInfo& info) {
   if (info.Length() > 0 && !info[0].IsUndefined()) {
     if (!info[0].IsBoolean()) throw kernel_error(info.Env(), "convWinograd4", "on must be a boolean");

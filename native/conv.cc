@@ -474,7 +474,30 @@ void conv2d(const ConvGeom& g, const float* x, const float* w, const float* bias
   add_bias_activate(y, M, N, bias, act, alpha);
 }
 
-void conv2d_backprop_filter(const ConvGeom& g, const float* x, const float* dy, float* dw) {
+namespace {
+void backprop_filter_only(const ConvGeom& g, const float* x, const float* dy, float* dw);
+}
+
+void conv2d_backprop_filter(const ConvGeom& g, const float* x, const float* dy, float* dw, float* db) {
+  const int64_t M = g.batch * rows_per_image(g), K = col_k(g), N = g.outC;
+  if (db == nullptr || N == 0) {
+    backprop_filter_only(g, x, dy, dw);
+    return;
+  }
+  if (K > 0 && small_conv_filter_applies(g) && small_conv_training_enabled()) {
+    small_conv2d_backprop_filter(g, x, nullptr, dy, dw, db);
+    return;
+  }
+  if (K > 0 && M > 0 && !(g.inC == 1 && g.filterH == 3 && g.filterW == 3) && conv_winograd_filter_applies(g)) {
+    conv2d_backprop_filter_winograd(g, x, dy, dw, db);
+    return;
+  }
+  backprop_filter_only(g, x, dy, dw);
+  reduce(ReduceOp::Sum, dy, db, 1, M, N);
+}
+
+namespace {
+void backprop_filter_only(const ConvGeom& g, const float* x, const float* dy, float* dw) {
   const int64_t M = g.batch * rows_per_image(g), K = col_k(g), N = g.outC;
   if (K == 0 || N == 0) return;
   // Pointwise, inC and outC divisible by 16: pointwise.cc (the compiled training step gets both
@@ -494,7 +517,7 @@ void conv2d_backprop_filter(const ConvGeom& g, const float* x, const float* dy, 
     return;
   }
   if (M > 0 && conv_winograd_filter_applies(g)) {
-    conv2d_backprop_filter_winograd(g, x, dy, dw);
+    conv2d_backprop_filter_winograd(g, x, dy, dw, nullptr);
     return;
   }
   // BLAS handles small transposed products well; hafif's own GEMM splits only the K rows.
@@ -524,6 +547,7 @@ void conv2d_backprop_filter(const ConvGeom& g, const float* x, const float* dy, 
     sgemm(true, false, K, N, rows, 1.f, col, K, dy + m0 * N, N, b0 == 0 ? 0.f : 1.f, dw, N);
   }
 }
+}  // namespace
 
 void conv2d_backprop_input(const ConvGeom& g, const float* dy, const float* w, float* dx) {
   const int64_t M = g.batch * rows_per_image(g), K = col_k(g), N = g.outC;

@@ -37,8 +37,9 @@ void conv2d(const ConvGeom& g, const float* x, const float* w, const float* bias
             float* y);
 // dx = gradient of conv2d (without bias/activation) wrt x, given dy. Overwrites dx.
 void conv2d_backprop_input(const ConvGeom& g, const float* dy, const float* w, float* dx);
-// dw = gradient wrt the filter, given x and dy. Overwrites dw.
-void conv2d_backprop_filter(const ConvGeom& g, const float* x, const float* dy, float* dw);
+// dw = gradient wrt the filter, given x and dy. Overwrites dw, and db (when not null) with the bias
+// gradient, dy summed over batch and positions (the Winograd path sums it while it reads dy).
+void conv2d_backprop_filter(const ConvGeom& g, const float* x, const float* dy, float* dw, float* db = nullptr);
 // ---- depthwise.cc ----
 // NHWC depthwise conv. x [batch, inH, inW, inC], filter [filterH, filterW, inC, chMul],
 // y [batch, outH, outW, inC * chMul]; input row of output row oh, tap kh: oh*strideH - padTop + kh*dilationH.
@@ -235,15 +236,15 @@ bool conv_winograd_applies(const ConvGeom& g);
 bool conv_winograd_filter_applies(const ConvGeom& g);
 void conv_winograd_enable(bool on);
 bool conv_winograd_enabled();
-// F(4x4, 3x3) tiles for the forward and input gradient where the output is at least 8x8 and the
+// F(4x4, 3x3) tiles for the forward and input gradient where the output is at least 7x7 and the
 // products' depth (inC forward, outC input gradient) at most 64, and for the filter gradient where the
-// output is at least 8x8 from at most 64 input channels (else F(2x2, 3x3)); HAFIF_CONV_WINOGRAD4=0 (or conv_winograd4_enable(false)) keeps
+// output is at least 7x7 from at most 64 input channels (else F(2x2, 3x3)); HAFIF_CONV_WINOGRAD4=0 (or conv_winograd4_enable(false)) keeps
 // F(2x2) everywhere, for A/B benchmarks.
 void conv_winograd4_enable(bool on);
 bool conv_winograd4_enabled();
 void conv2d_winograd(const ConvGeom& g, const float* x, const float* w, const float* bias, float* y);
 void conv2d_backprop_input_winograd(const ConvGeom& g, const float* dy, const float* w, float* dx);
-void conv2d_backprop_filter_winograd(const ConvGeom& g, const float* x, const float* dy, float* dw);
+void conv2d_backprop_filter_winograd(const ConvGeom& g, const float* x, const float* dy, float* dw, float* db);
 // ---- activation_grad.cc ----
 // dx = dy·step(x) as tfjs' Relu gradient (NaN where x is NaN), and 0 where x > max_value
 // (ReLU(maxValue): ClipByValue's gradient after Relu's); max_value = +inf for plain ReLU.

@@ -91,14 +91,17 @@ export interface NativeAddon {
     activation?: 'linear' | 'relu' | 'relu6' | 'elu' | 'sigmoid' | 'leakyrelu', leakyreluAlpha?: number): void;
   /** dx = gradient of conv2d wrt x; same geom as the forward conv. */
   conv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, geom: number[]): void;
-  /** dw = gradient of conv2d wrt the filter; same geom as the forward conv. */
-  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, geom: number[]): void;
+  /**
+   * dw = gradient of conv2d wrt the filter; same geom as the forward conv. With `db` (outC floats),
+   * also the bias gradient (dy summed over batch and positions), in the same pass where it can.
+   */
+  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, geom: number[], db?: Float32Array | null): void;
   /**
    * Whether 3×3 stride-1 convolutions take the Winograd F(2×2, 3×3) path (default on, off with
    * HAFIF_CONV_WINOGRAD=0); sets it when `on` is given. For A/B benchmarks and tests.
    */
   convWinograd(on?: boolean): boolean;
-  /** Whether the Winograd convolutions take F(4x4, 3x3) tiles on outputs of at least 8x8 from at most 64
+  /** Whether the Winograd convolutions take F(4x4, 3x3) tiles on outputs of at least 7x7 from at most 64
    * channels (inC; outC for the input gradient; else F(2x2, 3x3)); default on, off with HAFIF_CONV_WINOGRAD4=0; sets it
    * when given. */
   convWinograd4(on?: boolean): boolean;

@@ -2,12 +2,14 @@
 // at least 8 channels each way; the filter gradient from 3 input channels) with @tensorflow/tfjs-backend-cpu, forward and through tf.grads,
 // over the padding, odd sizes, batch 1, channel counts off the 8-wide vectors and fused bias +
 // activation; with the F(4x4, 3x3) tiles the forward, input gradient and filter gradient take on
-// outputs of at least 8x8 on and off; and the same cases with the path switched off (the im2col paths it replaces).
+// outputs of at least 7x7 on and off; and the same cases with the path switched off (the im2col paths it replaces).
 import * as tf from '@tensorflow/tfjs-core';
+import {backend_util} from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import {afterAll, describe, expect, it} from 'vitest';
 
 import {addon} from '../index.js';
+import {convGeometry} from './conv_util.js';
 import {checkLeaks, parity, randoms, size} from './test_util.js';
 
 type Shape4 = [number, number, number, number];
@@ -33,7 +35,7 @@ const cases: Case[] = [
   {name: 'several images per group, a partial last group', x: [9, 4, 5, 8], f: [3, 3, 8, 8], pad: 'same'},
   {name: 'deep-teacher conv5 shape', x: [2, 7, 7, 64], f: [3, 3, 64, 128], pad: 'same'},
   {name: 'a 28x28 plane (deep-teacher conv2, fewer channels)', x: [1, 28, 28, 16], f: [3, 3, 16, 16], pad: 'same'},
-  // F(4x4) tiles (outputs of at least 8x8) cut at the edge, and F(2x2) input gradient / F(4x4) forward mixes.
+  // F(4x4) tiles (outputs of at least 7x7) cut at the edge, and F(2x2) input gradient / F(4x4) forward mixes.
   {name: '4x4 tiles: same, odd sizes, partial tiles, channels off the vector width', x: [2, 11, 13, 13],
     f: [3, 3, 13, 11], pad: 'same'},
   {name: '4x4 tiles: valid, odd sizes (input gradient on 4x4 tiles, forward on 2x2)', x: [3, 10, 9, 16],
@@ -74,7 +76,7 @@ describe('Winograd 3x3 stride-1 convolutions', () => {
     expect(() => addon!.convWinograd4(1 as unknown as boolean)).toThrow('convWinograd4: on must be a boolean');
   });
 
-  it('4x4 tiles run their own arithmetic (results differ from the 2x2 tiles in the last bits), 7x7 outputs keep 2x2', () => {
+  it('4x4 tiles run their own arithmetic (results differ from the 2x2 tiles in the last bits), 6x6 outputs keep 2x2', () => {
     const run = (h: number, four: boolean) => {
       const g = [4, h, h, 16, h, h, 16, 3, 3, 1, 1, 1, 1, 1, 1];
       const x = randoms(4 * h * h * 16, 1), f = randoms(9 * 16 * 16, 2);
@@ -84,9 +86,10 @@ describe('Winograd 3x3 stride-1 convolutions', () => {
       return y;
     };
     const differ = (a: Float32Array, b: Float32Array) => a.filter((v, i) => v !== b[i]).length;
-    const a = run(12, true), b = run(12, false), c = run(7, true), d = run(7, false);
+    const a = run(12, true), b = run(12, false), c = run(6, true), d = run(6, false), e = run(7, true), f = run(7, false);
     addon!.convWinograd4(true);
     expect(differ(a, b)).toBeGreaterThan(a.length / 10);
+    expect(differ(e, f)).toBeGreaterThan(e.length / 10);
     expect(differ(c, d)).toBe(0);
   });
 
@@ -118,6 +121,36 @@ describe('Winograd 3x3 stride-1 convolutions', () => {
     const a = run(true), b = run(false);
     addon!.convWinograd(true);
     expect(Array.from(a)).toEqual(Array.from(b));
+  });
+
+  it('the filter gradient with db: the same dw, and db = dy summed over batch and positions (summed in double)', () => {
+    for (const [winograd, four] of [[true, true], [true, false], [false, false]]) {
+      addon!.convWinograd(winograd);
+      addon!.convWinograd4(four);
+      for (const c of cases) {
+        const info = backend_util.computeConv2DInfo(c.x, c.f, 1, 1, c.pad as Parameters<typeof backend_util.computeConv2DInfo>[4]);
+        const g = convGeometry(info), N = c.f[3];
+        const x = randoms(size(c.x), 1), dy = randoms(c.x[0] * info.outHeight * info.outWidth * N, 3);
+        const dw = new Float32Array(size(c.f)), dw2 = new Float32Array(size(c.f)), db = new Float32Array(N).fill(NaN);
+        addon!.conv2dBackpropFilter(x, dy, dw, g);
+        addon!.conv2dBackpropFilter(x, dy, dw2, g, db);
+        const what = `${c.name}, winograd ${winograd}, 4x4 ${four}`;
+        expect(Array.from(dw2), what).toEqual(Array.from(dw));
+        const want = new Float64Array(N), abs = new Float64Array(N);
+        for (let i = 0; i < dy.length; ++i) {
+          want[i % N] += dy[i];
+          abs[i % N] += Math.abs(dy[i]);
+        }
+        for (let n = 0; n < N; ++n) {
+          expect(Math.abs(db[n] - want[n]), `${what} db[${n}]`).toBeLessThanOrEqual(1e-7 * Math.abs(want[n]) + 1e-12 * abs[n]);
+        }
+      }
+    }
+    addon!.convWinograd(true);
+    addon!.convWinograd4(true);
+    const g = [1, 4, 4, 8, 4, 4, 8, 3, 3, 1, 1, 1, 1, 1, 1];
+    expect(() => addon!.conv2dBackpropFilter(new Float32Array(128), new Float32Array(128), new Float32Array(576), g,
+      new Float32Array(7))).toThrow('db has 7 elements, expected 8');
   });
 
   describe.each([[true, true], [true, false], [false, false]])('winograd %s, 4x4 tiles %s', (winograd, four) => {

@@ -150,12 +150,13 @@ const conv2d: Handler = (layer, inShape, addon) => {
             return;
           }
           const d = preActivationGrad(addon, dAct, y, dy);
-          if (bp) addon.sum(d, bp.grad, [1, rows / outShape[2], outShape[2]]);
           if (pointwise && !onePass) {
+            if (bp) addon.sum(d, bp.grad, [1, rows / outShape[2], outShape[2]]);
             (addon.pointwiseBackward as NonNullable<NativeAddon['pointwiseBackward']>)(x, d, read(kernel), dx, kp.grad, geom);
             return;
           }
-          addon.conv2dBackpropFilter(x, d, kp.grad, geom);
+          // The bias gradient comes out of the filter gradient's pass over d.
+          addon.conv2dBackpropFilter(x, d, kp.grad, geom, bp ? bp.grad : null);
           if (dx) addon.conv2dBackpropInput(d, read(kernel), dx, geom);
         },
       };
