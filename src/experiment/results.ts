@@ -112,7 +112,14 @@ export function comparisonTable(r: ExperimentReport, options: {readonly style?: 
   const compress = s.pruneSparsity != null
     ? `; pruned to ${s.pruneSparsity} over ${s.pruneEpochs} epochs, weights ${s.quantizeDtype}` : '';
   const title = `${r.dataset}: ${r.trainSize} train / ${r.testSize} test (${validation}), backend ${r.backend}; ` +
-    `alpha ${s.alpha}, ${s.distillationLoss === 'kl' ? `kl, T ${s.temperature}` : 'mse'}, teacher ${s.epochsTeacher} epochs, ` +
-    `students ${s.epochsStudent}, batch ${s.batchSize}${compress}`;
+    `alpha ${s.alpha}, ${s.distillationLoss === 'kl' ? `kl, T ${s.temperature}` : 'mse'}, ` +
+    `${(s.teachers ?? 1) > 1 ? `${s.teachers} teachers` : 'teacher'} ${s.epochsTeacher} epochs${recipeNote(s.teacherAugment, s.teacherSchedule)}, ` +
+    `students ${s.epochsStudent}${recipeNote(undefined, s.studentSchedule)}, batch ${s.batchSize}${compress}`;
   return `${title}\n${t.toString()}`;
+}
+
+/** ` (shift2, one-cycle:3)`: what a phase's augmentation and schedule add to plain training; '' for none. */
+function recipeNote(augment: string | undefined, schedule: string | undefined): string {
+  const parts = [augment && augment !== 'none' ? augment : '', schedule && schedule !== 'constant' ? schedule : ''].filter(Boolean);
+  return parts.length ? ` (${parts.join(', ')})` : '';
 }
