@@ -131,6 +131,11 @@ describe('bad input: one line, exit code 2, nothing written', () => {
     ['unknown dataset', ['demo', '--dataset', 'imagenet'], /imagenet/],
     ['unknown model', ['train', '--model', 'resnet'], /unknown model "resnet"/],
     ['missing data file', ['demo', '--data-dir', 'empty-data'], /train-images-idx3-ubyte/],
+    ['unknown schedule', ['demo', '--student-schedule', 'steps'], /unknown learning-rate schedule "steps"/],
+    ['unknown augmentation', ['demo', '--teacher-augment', 'rotate'], /unknown augmentation "rotate"/],
+    ['no teachers', ['demo', '--teachers', '0'], /teachers.*0/],
+    ['mixup alpha 0 in train', ['train', '--model', 'keras-student', '--limit', '64', '--augment', 'mixup0'], /mixup/],
+    ['quick recipe with --keras-settings', ['demo', '--recipe', 'quick', '--keras-settings'], /--keras-settings is --recipe keras/],
   ];
   mkdirSync(path.join(tmp, 'empty-data'), {recursive: true});
   for (const [name, args, message] of cases) {

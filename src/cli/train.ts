@@ -8,6 +8,8 @@ import type {Dataset} from '../data/index.js';
 import {
   RECOMMENDED_SETTINGS,
   defaultModels,
+  parseAugment,
+  parseSchedule,
   runExperiment,
   summarize,
   type ExperimentOptions,
@@ -30,6 +32,8 @@ interface TrainFlags extends DataFlags {
   readonly epochs?: number;
   readonly learningRate?: number;
   readonly out?: string;
+  readonly augment?: string;
+  readonly schedule?: string;
 }
 
 interface DistillFlags extends TrainFlags {
@@ -137,6 +141,8 @@ export function trainCommand(): Command {
     .requiredOption('--model <name>', 'model from the registry, e.g. keras-teacher')
     .option('--epochs <n>', `epochs (default ${RECOMMENDED_SETTINGS.epochsTeacher})`, parsePositiveInt)
     .option('--learning-rate <lr>', 'Adam learning rate (default 0.001)', parsePositive)
+    .option('--augment <spec>', `batch augmentation: none, shiftN, flip, mixupA, cutmixA joined by + (default ${RECOMMENDED_SETTINGS.teacherAugment}, the recommended teachers')`)
+    .option('--schedule <spec>', `learning-rate schedule: constant, one-cycle[:PEAK[:WARMUP]], cosine[:PEAK[:WARMUP]] (default ${RECOMMENDED_SETTINGS.teacherSchedule})`)
     .option('--out <dir>', 'directory for model.json and weights.bin, run.json and checkpoints (default ./hafif-out/MODEL)');
   addRunFlags(cmd);
   addDataFlags(cmd);
@@ -145,7 +151,14 @@ export function trainCommand(): Command {
     createModel(name, {inputShape: [1, 1, 1], numClasses: 1}).dispose(); // unknown names fail before data loads
     const {data} = await prepare(flags);
     const out = path.resolve(flags.out ?? path.join('hafif-out', name));
-    const settings = phaseSettings(flags, name, defaultModels(flags.dataset).student);
+    // The one model trains as the pipeline's teacher phase does.
+    const settings: ExperimentSettings = {
+      ...phaseSettings(flags, name, defaultModels(flags.dataset).student),
+      teacherAugment: flags.augment ?? RECOMMENDED_SETTINGS.teacherAugment,
+      teacherSchedule: flags.schedule ?? RECOMMENDED_SETTINGS.teacherSchedule,
+    };
+    parseAugment(settings.teacherAugment as string);
+    parseSchedule(settings.teacherSchedule as string);
     const run = await runPhases(flags, data, settings, out, 'train', {phases: ['teacher']});
     printRun({...run, name: 'model'}, flags.json, out);
   });
