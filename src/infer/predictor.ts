@@ -20,6 +20,15 @@ const UNARY_OPS: Readonly<Record<string, string>> = {
 
 type Shape = readonly number[];
 
+/**
+ * Whether addon.conv2d takes a conv of this filter [h, w, inC, outC] through Winograd (3×3, stride
+ * and dilation 1, at least 8 channels each way: shape_applies in native/winograd.cc, less its
+ * padding and tile-count terms): there it beats smallConv2d (cifar-teacher's 3×3 convs).
+ */
+const winogradShape = (native: NativeAddon, f: readonly number[], strides: readonly number[], dilations: readonly number[]) =>
+  native.convWinograd() && f[0] === 3 && f[1] === 3 && f[2] >= 8 && f[3] >= 8 &&
+  strides.every((s) => s === 1) && dilations.every((d) => d === 1);
+
 /** addon.smallConv2d's limit on filter values (kSmallConvMaxWeights in native/kernels.h). */
 const SMALL_CONV_MAX_WEIGHTS = 32768;
 
@@ -27,7 +36,7 @@ const SMALL_CONV_MAX_WEIGHTS = 32768;
 type Op =
   | {kind: 'conv' | 'depthwise'; layer: string; inShape: Shape; outShape: Shape; filterShape: number[]; strides: [number, number];
     dilations: [number, number]; pad: 'same' | 'valid'; kernel: Float32Array; bias: Float32Array | null; act: Epilogue; alpha: number;
-    /** A conv whose filter fits addon.smallConv2d (at most SMALL_CONV_MAX_WEIGHTS values, outC divisible by 16). */
+    /** A conv whose filter fits addon.smallConv2d (at most SMALL_CONV_MAX_WEIGHTS values, outC divisible by 16) and that Winograd does not take. */
     small: boolean}
   | {kind: 'dense'; layer: string; inShape: Shape; outShape: Shape; kernel: Float32Array; bias: Float32Array | null; act: Epilogue;
     alpha: number}
@@ -193,7 +202,8 @@ function compile(model: LayersModel, native: NativeAddon): {ops: Op[]; plan: str
         push({kind: depthwise ? 'depthwise' : 'conv', layer: name, inShape: shape, outShape: info.outShape.slice(1),
           filterShape: kernel.shape, strides, dilations, pad, kernel: kernel.values, bias: w.get('bias')?.values ?? null,
           act: 'linear', alpha: 0,
-          small: !depthwise && kernel.shape[3] % 16 === 0 && kernel.values.length <= SMALL_CONV_MAX_WEIGHTS},
+          small: !depthwise && kernel.shape[3] % 16 === 0 && kernel.values.length <= SMALL_CONV_MAX_WEIGHTS &&
+            !winogradShape(native, kernel.shape, strides, dilations)},
         `${depthwise ? 'depthwise ' : ''}conv ${kernel.shape[0]}×${kernel.shape[1]} s${strides[0]}${strides[1] !== strides[0] ? `×${strides[1]}` : ''} ${pad}`);
         activation(name, actOf(), 0);
         break;
