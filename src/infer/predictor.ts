@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type {LayersModel} from '@tensorflow/tfjs-layers';
 
-import {addon, type NativeAddon} from '../backend/index.js';
+import {addon, NativeBackend, type NativeAddon} from '../backend/index.js';
 import {convGeometry} from '../backend/kernels/conv_util.js';
 import {depthwiseGeometry} from '../backend/kernels/DepthwiseConv2dNative.js';
 
@@ -20,6 +20,15 @@ const UNARY_OPS: Readonly<Record<string, string>> = {
 
 type Shape = readonly number[];
 
+/**
+ * Whether addon.conv2d takes a conv of this filter [h, w, inC, outC] through Winograd (3×3, stride
+ * and dilation 1, at least 8 channels each way: shape_applies in native/winograd.cc, less its
+ * padding and tile-count terms): there it beats smallConv2d (cifar-teacher's 3×3 convs).
+ */
+const winogradShape = (native: NativeAddon, f: readonly number[], strides: readonly number[], dilations: readonly number[]) =>
+  native.convWinograd() && f[0] === 3 && f[1] === 3 && f[2] >= 8 && f[3] >= 8 &&
+  strides.every((s) => s === 1) && dilations.every((d) => d === 1);
+
 /** addon.smallConv2d's limit on filter values (kSmallConvMaxWeights in native/kernels.h). */
 const SMALL_CONV_MAX_WEIGHTS = 32768;
 
@@ -27,7 +36,7 @@ const SMALL_CONV_MAX_WEIGHTS = 32768;
 type Op =
   | {kind: 'conv' | 'depthwise'; layer: string; inShape: Shape; outShape: Shape; filterShape: number[]; strides: [number, number];
     dilations: [number, number]; pad: 'same' | 'valid'; kernel: Float32Array; bias: Float32Array | null; act: Epilogue; alpha: number;
-    /** A conv whose filter fits addon.smallConv2d (at most SMALL_CONV_MAX_WEIGHTS values, outC divisible by 16). */
+    /** A conv whose filter fits addon.smallConv2d (at most SMALL_CONV_MAX_WEIGHTS values, outC divisible by 16) and that Winograd does not take. */
     small: boolean}
   | {kind: 'dense'; layer: string; inShape: Shape; outShape: Shape; kernel: Float32Array; bias: Float32Array | null; act: Epilogue;
     alpha: number}
@@ -70,7 +79,8 @@ export interface Predictor {
   readonly plan: readonly string[];
 }
 
-class Unsupported extends Error {}
+/** A model the fused plan cannot run; the message names the reason. */
+export class Unsupported extends Error {}
 
 const pair = (v: unknown, name: string, layer: string): [number, number] => {
   const a = Array.isArray(v) ? v : [v, v];
@@ -83,12 +93,43 @@ const pair = (v: unknown, name: string, layer: string): [number, number] => {
 /** The layer's weights by short name (kernel, bias, gamma, moving_mean, ...), copied. */
 function weightsOf(layer: LayersModel['layers'][number]): Map<string, {shape: number[]; values: Float32Array}> {
   const m = new Map<string, {shape: number[]; values: Float32Array}>();
+  const backend = tf.backend();
   for (const w of layer.weights) {
     const short = (w.originalName ?? w.name).split('/').pop()!.replace(/_\d+$/, '');
     const t = w.read();
-    m.set(short, {shape: t.shape.slice(), values: Float32Array.from(t.dataSync() as Float32Array)});
+    // f32 reads without dataSync's escape from the buffer pool (the values are copied here anyway).
+    const values = backend instanceof NativeBackend && t.dtype === 'float32' ? backend.f32(t) : t.dataSync() as Float32Array;
+    m.set(short, {shape: t.shape.slice(), values: Float32Array.from(values)});
   }
   return m;
+}
+
+type Layer = LayersModel['layers'][number];
+
+/**
+ * The model's layers from its input to its output when they form one chain (a Sequential, or a
+ * functional model where each layer takes the one before it and nothing branches), InputLayer
+ * left out.
+ */
+export function chainOf(model: LayersModel): Layer[] {
+  if (model.inputs.length !== 1 || model.outputs.length !== 1) throw new Unsupported('model has several inputs or outputs');
+  const chain: Layer[] = [];
+  let t = model.outputs[0];
+  while (t !== model.inputs[0]) {
+    const layer = t.sourceLayer as Layer;
+    const node = layer.inboundNodes[t.nodeIndex];
+    if (node == null || node.inputTensors.length !== 1 || layer.getClassName() === 'InputLayer') {
+      throw new Unsupported(`layer "${layer.name}" does not take exactly one input from the layer before it`);
+    }
+    chain.push(layer);
+    t = node.inputTensors[0];
+  }
+  chain.reverse();
+  const own = model.layers.filter((l) => l.getClassName() !== 'InputLayer');
+  if (own.length !== chain.length || own.some((l, i) => l !== chain[i])) {
+    throw new Unsupported(`model "${model.name}" is not one chain of layers`);
+  }
+  return chain;
 }
 
 const size = (s: Shape) => s.reduce((a, b) => a * b, 1);
@@ -96,8 +137,7 @@ const describeAct = (act: string, alpha: number) => (act === 'leakyrelu' ? `leak
 
 /** The fused plan of `model`, or an Unsupported error naming the first layer it cannot handle. */
 function compile(model: LayersModel, native: NativeAddon): {ops: Op[]; plan: string[]; outShape: Shape} {
-  if (model.getClassName() !== 'Sequential') throw new Unsupported(`model "${model.name}" is a ${model.getClassName()}, not a Sequential`);
-  if (model.inputs.length !== 1 || model.outputs.length !== 1) throw new Unsupported('model has several inputs or outputs');
+  const layers = chainOf(model);
   const inShape = model.inputs[0].shape.slice(1);
   if (!inShape.every((d) => d != null && d > 0)) throw new Unsupported(`input shape ${JSON.stringify(model.inputs[0].shape)} is not fully defined`);
   let shape: Shape = inShape as number[];
@@ -132,7 +172,7 @@ function compile(model: LayersModel, native: NativeAddon): {ops: Op[]; plan: str
     push({kind: 'unary', layer, inShape: shape, outShape: shape, op: native.unaryOps[name], alpha}, describeAct(act, alpha));
     fusible = null;
   };
-  for (const layer of model.layers) {
+  for (const layer of layers) {
     const cls = layer.getClassName();
     const cfg = layer.getConfig() as Record<string, unknown>;
     const name = layer.name;
@@ -162,7 +202,8 @@ function compile(model: LayersModel, native: NativeAddon): {ops: Op[]; plan: str
         push({kind: depthwise ? 'depthwise' : 'conv', layer: name, inShape: shape, outShape: info.outShape.slice(1),
           filterShape: kernel.shape, strides, dilations, pad, kernel: kernel.values, bias: w.get('bias')?.values ?? null,
           act: 'linear', alpha: 0,
-          small: !depthwise && kernel.shape[3] % 16 === 0 && kernel.values.length <= SMALL_CONV_MAX_WEIGHTS},
+          small: !depthwise && kernel.shape[3] % 16 === 0 && kernel.values.length <= SMALL_CONV_MAX_WEIGHTS &&
+            !winogradShape(native, kernel.shape, strides, dilations)},
         `${depthwise ? 'depthwise ' : ''}conv ${kernel.shape[0]}×${kernel.shape[1]} s${strides[0]}${strides[1] !== strides[0] ? `×${strides[1]}` : ''} ${pad}`);
         activation(name, actOf(), 0);
         break;
@@ -325,6 +366,47 @@ function run(native: NativeAddon, ops: Op[], r: Runner, x: Float32Array, batch: 
 }
 
 /**
+ * A model's compiled plan with its buffers per batch size (the default, the current size and a
+ * ragged last batch). `refold` re-reads the weights into the same plan and keeps the buffers.
+ */
+export class FusedPlan {
+  private readonly runners = new Map<number, Runner>();
+
+  private constructor(private ops: Op[], readonly plan: readonly string[], readonly inShape: Shape, readonly outShape: Shape) {}
+
+  /** The plan of `model`, or an {@link Unsupported} error naming the first layer it cannot handle. */
+  static compile(model: LayersModel, native: NativeAddon): FusedPlan {
+    const {ops, plan, outShape} = compile(model, native);
+    return new FusedPlan(ops, plan, model.inputs[0].shape.slice(1) as number[], outShape);
+  }
+
+  /** Folds `model`'s current weights into the plan (the model this plan was compiled from, same layers). */
+  refold(model: LayersModel, native: NativeAddon): void {
+    const {ops} = compile(model, native);
+    if (ops.length !== this.ops.length || ops.some((op, i) => op.kind !== this.ops[i].kind)) {
+      throw new Error('FusedPlan.refold: the model no longer compiles to the same plan');
+    }
+    this.ops = ops;
+  }
+
+  /** Runs `n` images of `x` ([n, ...inShape] values), `batchSize` per pass, into `out` ([n, ...outShape]). */
+  run(native: NativeAddon, x: Float32Array, n: number, batchSize: number, out: Float32Array): void {
+    const per = size(this.inShape), perOut = size(this.outShape);
+    for (let start = 0; start < n; start += batchSize) {
+      const b = Math.min(batchSize, n - start);
+      let r = this.runners.get(b);
+      if (r == null) {
+        if (this.runners.size >= 3) this.runners.delete(this.runners.keys().next().value!);
+        r = makeRunner(this.ops, b);
+        this.runners.set(b, r);
+      }
+      const y = run(native, this.ops, r, x.subarray(start * per, (start + b) * per), b);
+      out.set(y, start * perOut);
+    }
+  }
+}
+
+/**
  * Builds `model`'s fused inference path once: batch norm folded into the conv / depthwise conv /
  * dense before it, activations in their epilogues, buffers kept per batch size. Weights are a
  * snapshot of build time; call `refresh()` after they change. A layer without a handler makes
@@ -334,13 +416,9 @@ function run(native: NativeAddon, ops: Op[], r: Runner, x: Float32Array, batch: 
 export function createPredictor(model: LayersModel, options: PredictorOptions = {}): Predictor {
   const {strict = false, batchSize: defaultBatch = 256} = options;
   if (!Number.isInteger(defaultBatch) || defaultBatch < 1) throw new Error(`batchSize must be a positive integer, got ${defaultBatch}`);
-  let ops: Op[] = [], plan: string[] = [], outShape: Shape = [], reason = '';
-  let inShape: Shape = [];
-  const runners = new Map<number, Runner>();
+  let fused: FusedPlan | null = null, reason = '';
   const build = () => {
-    runners.clear();
-    ops = [];
-    plan = [];
+    fused = null;
     reason = '';
     if (addon == null) {
       reason = 'the native addon is not built';
@@ -348,13 +426,11 @@ export function createPredictor(model: LayersModel, options: PredictorOptions = 
       return;
     }
     try {
-      ({ops, plan, outShape} = compile(model, addon));
-      inShape = model.inputs[0].shape.slice(1) as number[];
+      fused = FusedPlan.compile(model, addon);
     } catch (e) {
       if (!(e instanceof Unsupported)) throw e;
       if (strict) throw new Error(`createPredictor: ${e.message}`);
       reason = e.message;
-      ops = [];
     }
   };
   build();
@@ -370,40 +446,29 @@ export function createPredictor(model: LayersModel, options: PredictorOptions = 
   });
   return {
     get fused() {
-      return ops.length > 0;
+      return fused != null;
     },
     get reason() {
       return reason;
     },
     get plan() {
-      return plan;
+      return fused?.plan ?? [];
     },
     refresh: build,
     predict(x: tf.Tensor, batchSize = defaultBatch) {
       if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batchSize must be a positive integer, got ${batchSize}`);
       const native = addon;
-      if (ops.length === 0 || native == null || tf.getBackend() !== 'native') return fallback(x, batchSize);
-      const want = [null, ...inShape];
-      if (x.rank !== want.length || !x.shape.slice(1).every((d, i) => d === inShape[i])) {
+      const p: FusedPlan | null = fused;
+      if (p == null || native == null || tf.getBackend() !== 'native') return fallback(x, batchSize);
+      const inShape = p.inShape;
+      if (x.rank !== inShape.length + 1 || !x.shape.slice(1).every((d, i) => d === inShape[i])) {
         throw new Error(`predict: x has shape ${JSON.stringify(x.shape)}, expected [n, ${inShape.join(', ')}]`);
       }
       const n = x.shape[0];
-      const per = size(inShape), perOut = size(outShape);
       const data = (x.dtype === 'float32' ? x.dataSync() : Float32Array.from(x.dataSync())) as Float32Array;
-      const result = new Float32Array(n * perOut);
-      for (let start = 0; start < n; start += batchSize) {
-        const b = Math.min(batchSize, n - start);
-        let r = runners.get(b);
-        if (r == null) {
-          // Keep the default and the current size; a ragged last batch adds one more.
-          if (runners.size >= 3) runners.delete(runners.keys().next().value!);
-          r = makeRunner(ops, b);
-          runners.set(b, r);
-        }
-        const y = run(native, ops, r, data.subarray(start * per, (start + b) * per), b);
-        result.set(y, start * perOut);
-      }
-      return tf.tensor(result, [n, ...outShape], 'float32');
+      const result = new Float32Array(n * size(p.outShape));
+      p.run(native, data, n, batchSize, result);
+      return tf.tensor(result, [n, ...p.outShape], 'float32');
     },
   };
 }
