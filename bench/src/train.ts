@@ -118,7 +118,17 @@ export function makeSession(name: ModelName, trainer: Trainer = 'tfjs', seed = 1
     },
     predictorError() {
       return tf.tidy(() => {
-        const want = (model.predict(xInfer, {batchSize: INFER_BATCH}) as tf.Tensor).dataSync();
+        // Against tfjs's own layer-by-layer predict: model.predict itself runs the fused plan on
+        // native unless HAFIF_PREDICT_PLAN=0 (read on every call).
+        const saved = process.env.HAFIF_PREDICT_PLAN;
+        process.env.HAFIF_PREDICT_PLAN = '0';
+        let want: ArrayLike<number>;
+        try {
+          want = (model.predict(xInfer, {batchSize: INFER_BATCH}) as tf.Tensor).dataSync();
+        } finally {
+          if (saved === undefined) delete process.env.HAFIF_PREDICT_PLAN;
+          else process.env.HAFIF_PREDICT_PLAN = saved;
+        }
         const got = fused().predict(xInfer, INFER_BATCH).dataSync();
         let worst = 0, scale = 0;
         for (let i = 0; i < want.length; i++) {
