@@ -57,7 +57,6 @@ export function teacherPhases(s: Pick<ExperimentSettings, 'teachers'>): TeacherP
   return ['teacher', ...Array.from({length: k - 1}, (_, i): TeacherPhase => `teacher-${i + 2}`)];
 }
 
-
 /** Progress display of one phase. */
 export interface PhaseProgress {
   readonly callbacks: Callback;
