@@ -36,10 +36,15 @@ describe('hafif search', () => {
       expect(s.seeds).toEqual([0, 1]);
       s.diffVal.forEach((d: number, i: number) => expect(d).toBeCloseTo(s.distilledVal[i] - s.scratchVal[i], 12));
     }
-    const best = Math.max(...report.settings.map((s: {diffVal: number[]}) => s.diffVal[0] + s.diffVal[1]));
-    expect(report.chosen.diffVal[0] + report.chosen.diffVal[1]).toBe(best);
+    // Chosen by the distilled student's own validation accuracy (not by the paired difference,
+    // which a badly trained twin would inflate).
+    const best = Math.max(...report.settings.map((s: {distilledVal: number[]}) => s.distilledVal[0] + s.distilledVal[1]));
+    expect(report.chosen.distilledVal[0] + report.chosen.distilledVal[1]).toBe(best);
     expect(report.test.seeds).toEqual([0, 1]);
     expect(report.test.label).toBe(report.chosen.label);
+    // One scratch recipe: it is the best one, and the chosen setting's own twin.
+    expect(report.bestScratch.label).toMatch(/^1 ep, shift1, /);
+    expect(report.test.bestScratch).toBeUndefined();
     // No run record holds a student's test accuracy: only the chosen setting is tested, at the end.
     for (const f of readdirSync(path.join(out, 'runs'))) {
       const rec = JSON.parse(readFileSync(path.join(out, 'runs', f), 'utf8'));
@@ -48,8 +53,26 @@ describe('hafif search', () => {
     const again = hafif('search', ...tiny, '--loss', 'kl,dkd', '--augment', 'shift1', '--out', out);
     expect(again.code).toBe(0);
     expect(again.stderr).not.toMatch(/training teacher|validation \d/);
-    expect(again.stdout).toMatch(/chosen on validation: /);
+    expect(again.stdout).toMatch(/chosen on validation \(best distilled accuracy\): /);
     expect(again.stdout).toMatch(/\| test \| /);
+  });
+
+  it('compares the chosen setting with the best scratch recipe on validation when that is another twin', () => {
+    const out = path.join(tmp, 'best');
+    const r = hafif('search', ...tiny, '--loss', 'kl', '--augment', 'none,shift1', '--out', out, '--json');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    const twins = report.settings.map((s: {scratchVal: number[]; label: string}) => ({val: s.scratchVal[0] + s.scratchVal[1], label: s.label}));
+    const bestTwin = twins.reduce((a: {val: number}, b: {val: number}) => (b.val > a.val ? b : a));
+    expect(report.bestScratch.scratchVal[0] + report.bestScratch.scratchVal[1]).toBe(bestTwin.val);
+    // Each setting here has its own twin (no augmentation, or shift1).
+    if (report.chosen.label === bestTwin.label) {
+      expect(report.test.bestScratch).toBeUndefined();
+    } else {
+      const b = report.test.bestScratch;
+      expect(b.scratch).toHaveLength(2);
+      b.diff.forEach((d: number, i: number) => expect(d).toBeCloseTo(report.test.distilled[i] - b.scratch[i], 12));
+    }
   });
 
   it('--jobs 2 splits the runs over two processes sharing --out', () => {
