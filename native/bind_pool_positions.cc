@@ -36,7 +36,8 @@ Napi::Value MaxPoolPositions(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// maxPoolGradPositions(pos, dy, dx, geom): dx of max pooling from the positions maxPoolPositions wrote.
+// maxPoolGradPositions(pos, dy, dx, geom, reluOf?): dx of max pooling from the positions maxPoolPositions
+// wrote; with reluOf (the pool's input, a Relu's output) Relu's gradient there of it.
 Napi::Value MaxPoolGradPositions(const Napi::CallbackInfo& info) {
   const char* k = "maxPoolGradPositions";
   size_t posLength = 0;
@@ -62,7 +63,13 @@ Napi::Value MaxPoolGradPositions(const Napi::CallbackInfo& info) {
       }
     }
   }
-  max_pool_grad_positions(g, pos, dy.data, dx.data);
+  const float* reluOf = nullptr;
+  if (info.Length() > 4 && !info[4].IsUndefined() && !info[4].IsNull()) {
+    F32 r = f32_arg(info, 4, k, "reluOf");
+    expect_numel(info.Env(), k, "reluOf", r.length, static_cast<int64_t>(dx.length), "input size");
+    reluOf = r.data;
+  }
+  max_pool_grad_positions(g, pos, dy.data, dx.data, reluOf);
   return info.Env().Undefined();
 }
 

@@ -60,8 +60,8 @@ void dispatch_2x2(const Pool2DGeom& g, const float* x, float* y, int32_t* pos) {
   HAFIF_DISPATCH(max_pool_2x2_positions, g, x, y, pos);
 }
 
-void dispatch_2x2_grad(const Pool2DGeom& g, const int32_t* pos, const float* dy, float* dx) {
-  HAFIF_DISPATCH(max_pool_2x2_grad_positions, g, pos, dy, dx);
+void dispatch_2x2_grad(const Pool2DGeom& g, const int32_t* pos, const float* dy, float* dx, const float* relu_of) {
+  HAFIF_DISPATCH(max_pool_2x2_grad_positions, g, pos, dy, dx, relu_of);
 }
 
 }  // namespace
@@ -91,8 +91,9 @@ void max_pool_positions(const Pool2DGeom& g, const float* x, float* y, int32_t* 
   });
 }
 
-void max_pool_grad_positions(const Pool2DGeom& g, const int32_t* pos, const float* dy, float* dx) {
-  if (max_pool_2x2_applies(g)) return dispatch_2x2_grad(g, pos, dy, dx);
+void max_pool_grad_positions(const Pool2DGeom& g, const int32_t* pos, const float* dy, float* dx,
+                             const float* relu_of) {
+  if (max_pool_2x2_applies(g)) return dispatch_2x2_grad(g, pos, dy, dx, relu_of);
   const int64_t C = g.channels, inSize = g.inH * g.inW * C, outSize = g.outH * g.outW * C;
   const bool overlapping = g.strideH < g.filterH || g.strideW < g.filterW;
   parallel_for(g.batch, grain_for(inSize + outSize), [&](int64_t b0, int64_t b1) {
@@ -118,6 +119,7 @@ void max_pool_grad_positions(const Pool2DGeom& g, const int32_t* pos, const floa
       for (int64_t j = 0; j < inSize; ++j) xb[j] = static_cast<float>(a[j]);
     }
   });
+  if (relu_of != nullptr) relu_grad(relu_of, dx, dx, g.batch * inSize, std::numeric_limits<float>::infinity());
 }
 
 }  // namespace hafif

@@ -7,7 +7,7 @@
   namespace hafif {                                                                          \
   namespace ns {                                                                             \
   void max_pool_2x2_positions(const Pool2DGeom&, const float*, float*, int32_t*);            \
-  void max_pool_2x2_grad_positions(const Pool2DGeom&, const int32_t*, const float*, float*); \
+  void max_pool_2x2_grad_positions(const Pool2DGeom&, const int32_t*, const float*, float*, const float*); \
   }                                                                                          \
   }
 

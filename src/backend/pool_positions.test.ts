@@ -94,6 +94,30 @@ describe.skipIf(addon == null)('max pooling with positions (native)', () => {
     expect(Array.from(fast.dx)).toEqual(Array.from(general.dx));
   });
 
+  it('with reluOf, the gradient is reluGrad(reluOf, dx) bit for bit (2×2 stride 2 and other windows)', () => {
+    const cases: [[number, number, number, number], number, number][] = [[[2, 9, 7, 19], 2, 2], [[1, 8, 8, 16], 2, 2], [[2, 7, 6, 5], 3, 2]];
+    for (const [shape, f, s] of cases) {
+      const size = shape.reduce((p, d) => p * d, 1);
+      // A Relu's output: zeros (ties), positives, a NaN now and then.
+      const r = Float32Array.from({length: size}, (_, i) => (i % 53 === 9 ? NaN : Math.max(0, ((i * 7919) % 13) - 6)));
+      const g = poolGeometry({dataId: {}, shape, dtype: 'float32'}, {filterSize: f, strides: s, pad: 'valid'});
+      if (g == null) throw new Error('no geometry');
+      const outSize = g.info.outShape.reduce((p, d) => p * d, 1);
+      const dy = Float32Array.from({length: outSize}, (_, i) => (i % 11 === 4 ? -Infinity : Math.sin(i) * 2));
+      const y = new Float32Array(outSize), pos = new Int32Array(outSize);
+      a.maxPoolPositions(r, y, pos, g.geom);
+      const want = new Float32Array(size).fill(NaN), got = new Float32Array(size).fill(NaN);
+      a.maxPoolGradPositions(pos, dy, want, g.geom);
+      a.reluGrad(r, want, want);
+      a.maxPoolGradPositions(pos, dy, got, g.geom, r);
+      expect(Array.from(got, (v) => Object.is(v, -0) ? '-0' : v), `[${shape}] ${f}x${f}`)
+        .toEqual(Array.from(want, (v) => Object.is(v, -0) ? '-0' : v));
+    }
+    const g = poolGeometry({dataId: {}, shape: [1, 4, 4, 1], dtype: 'float32'}, {filterSize: 2, strides: 2, pad: 'valid'});
+    expect(() => a.maxPoolGradPositions(new Int32Array(4), new Float32Array(4), new Float32Array(16), (g as {geom: number[]}).geom, new Float32Array(15)))
+      .toThrow('maxPoolGradPositions: reluOf has 15 elements, expected input size 16');
+  });
+
   it('rejects positions outside the image and arrays of the wrong size', () => {
     const g = poolGeometry({dataId: {}, shape: [1, 4, 4, 1], dtype: 'float32'}, {filterSize: 2, strides: 2, pad: 'valid'});
     const geom = (g as {geom: number[]}).geom;
