@@ -59,6 +59,9 @@
         "native/activation_grad.cc",
         "native/bind_activation_grad.cc",
         "native/pool_positions.cc",
+        "native/pool_positions_baseline.cc",
+        "native/pool_positions_avx2.cc",
+        "native/pool_positions_avx512.cc",
         "native/bind_pool_positions.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -1,6 +1,7 @@
 // N-API bindings for max pooling with positions: validate, then call the pure kernels in pool_positions.cc.
 // Both take geom = [batch, inH, inW, channels, outH, outW, filterH, filterW, strideH, strideW, padTop,
 // padLeft] (from tfjs computePool2DInfo) after their arrays.
+#include <algorithm>
 #include <string>
 
 #include "kernels.h"
@@ -35,7 +36,8 @@ Napi::Value MaxPoolPositions(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// maxPoolGradPositions(pos, dy, dx, geom): dx of max pooling from the positions maxPoolPositions wrote.
+// maxPoolGradPositions(pos, dy, dx, geom, reluOf?): dx of max pooling from the positions maxPoolPositions
+// wrote; with reluOf (the pool's input, a Relu's output) Relu's gradient there of it.
 Napi::Value MaxPoolGradPositions(const Napi::CallbackInfo& info) {
   const char* k = "maxPoolGradPositions";
   size_t posLength = 0;
@@ -47,13 +49,27 @@ Napi::Value MaxPoolGradPositions(const Napi::CallbackInfo& info) {
   const int64_t outN = checked_numel(info.Env(), k, "dy", {g.batch, g.outH, g.outW, g.channels});
   expect_numel(info.Env(), k, "dy", dy.length, outN, "output size");
   expect_numel(info.Env(), k, "pos", posLength, outN, "output size");
+  // A min/max reduction (it vectorizes), then a search for the first bad entry only when there is one.
+  int32_t lo = -1, hi = -1;
   for (size_t i = 0; i < posLength; ++i) {
-    if (pos[i] < -1 || pos[i] >= perImage) {
-      throw kernel_error(info.Env(), k, "pos[" + std::to_string(i) + "] = " + std::to_string(pos[i]) +
-                                            " is outside [-1, " + std::to_string(perImage) + ")");
+    lo = std::min(lo, pos[i]);
+    hi = std::max(hi, pos[i]);
+  }
+  if (lo < -1 || hi >= perImage) {
+    for (size_t i = 0; i < posLength; ++i) {
+      if (pos[i] < -1 || pos[i] >= perImage) {
+        throw kernel_error(info.Env(), k, "pos[" + std::to_string(i) + "] = " + std::to_string(pos[i]) +
+                                              " is outside [-1, " + std::to_string(perImage) + ")");
+      }
     }
   }
-  max_pool_grad_positions(g, pos, dy.data, dx.data);
+  const float* reluOf = nullptr;
+  if (info.Length() > 4 && !info[4].IsUndefined() && !info[4].IsNull()) {
+    F32 r = f32_arg(info, 4, k, "reluOf");
+    expect_numel(info.Env(), k, "reluOf", r.length, static_cast<int64_t>(dx.length), "input size");
+    reluOf = r.data;
+  }
+  max_pool_grad_positions(g, pos, dy.data, dx.data, reluOf);
   return info.Env().Undefined();
 }
 

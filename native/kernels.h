@@ -258,8 +258,10 @@ namespace hafif {
 // max_pool's y, and pos[i] = the index within its image ((r·inW + q)·C + c) of the element y[i] is, -1
 // when the window has no maximum (empty, or only NaN / -inf).
 void max_pool_positions(const Pool2DGeom& g, const float* x, float* y, int32_t* pos);
-// max_pool_grad from those positions (every pos in [-1, inH·inW·C)).
-void max_pool_grad_positions(const Pool2DGeom& g, const int32_t* pos, const float* dy, float* dx);
+// max_pool_grad from those positions (every pos in [-1, inH·inW·C)). With relu_of (the pool's input,
+// a Relu's output) dx is then Relu's gradient there, as relu_grad(relu_of, dx, dx) gives it.
+void max_pool_grad_positions(const Pool2DGeom& g, const int32_t* pos, const float* dy, float* dx,
+                             const float* relu_of = nullptr);
 }  // namespace hafif
 
 namespace hafif {

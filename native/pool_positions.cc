@@ -5,11 +5,14 @@
 // NaN never greater, none (-1) for an empty or all -inf/NaN window; overlapping windows sum their
 // dy in float64 before one rounding to float32.
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <vector>
 
 #include "kernels.h"
 #include "parallel.h"
+#include "pool_positions_isa.h"
 
 // The selects below read no floating-point exception flags: without trapping math they vectorize.
 #pragma GCC optimize("no-trapping-math")
@@ -42,9 +45,29 @@ void max_step(const float* __restrict p, float* __restrict o, int32_t* __restric
   }
 }
 
+// The 2×2 stride-2 unpadded window whose every window lies inside the input (pool_positions.inc),
+// unless HAFIF_POOL_2X2=0 (read per call, for in-process A/B benchmarks).
+bool max_pool_2x2_applies(const Pool2DGeom& g) {
+  if (g.filterH != 2 || g.filterW != 2 || g.strideH != 2 || g.strideW != 2 || g.padTop != 0 || g.padLeft != 0 ||
+      g.outH < 1 || g.outW < 1 || 2 * g.outH > g.inH || 2 * g.outW > g.inW) {
+    return false;
+  }
+  const char* e = std::getenv("HAFIF_POOL_2X2");
+  return e == nullptr || std::strcmp(e, "0") != 0;
+}
+
+void dispatch_2x2(const Pool2DGeom& g, const float* x, float* y, int32_t* pos) {
+  HAFIF_DISPATCH(max_pool_2x2_positions, g, x, y, pos);
+}
+
+void dispatch_2x2_grad(const Pool2DGeom& g, const int32_t* pos, const float* dy, float* dx, const float* relu_of) {
+  HAFIF_DISPATCH(max_pool_2x2_grad_positions, g, pos, dy, dx, relu_of);
+}
+
 }  // namespace
 
 void max_pool_positions(const Pool2DGeom& g, const float* x, float* y, int32_t* pos) {
+  if (max_pool_2x2_applies(g)) return dispatch_2x2(g, x, y, pos);
   const int64_t C = g.channels, inSize = g.inH * g.inW * C;
   parallel_for(g.batch * g.outH, grain_for(g.outW * g.filterH * g.filterW * C), [&](int64_t begin, int64_t end) {
     for (int64_t row = begin; row < end; ++row) {
@@ -68,7 +91,9 @@ void max_pool_positions(const Pool2DGeom& g, const float* x, float* y, int32_t* 
   });
 }
 
-void max_pool_grad_positions(const Pool2DGeom& g, const int32_t* pos, const float* dy, float* dx) {
+void max_pool_grad_positions(const Pool2DGeom& g, const int32_t* pos, const float* dy, float* dx,
+                             const float* relu_of) {
+  if (max_pool_2x2_applies(g)) return dispatch_2x2_grad(g, pos, dy, dx, relu_of);
   const int64_t C = g.channels, inSize = g.inH * g.inW * C, outSize = g.outH * g.outW * C;
   const bool overlapping = g.strideH < g.filterH || g.strideW < g.filterW;
   parallel_for(g.batch, grain_for(inSize + outSize), [&](int64_t b0, int64_t b1) {
@@ -94,6 +119,7 @@ void max_pool_grad_positions(const Pool2DGeom& g, const int32_t* pos, const floa
       for (int64_t j = 0; j < inSize; ++j) xb[j] = static_cast<float>(a[j]);
     }
   });
+  if (relu_of != nullptr) relu_grad(relu_of, dx, dx, g.batch * inSize, std::numeric_limits<float>::infinity());
 }
 
 }  // namespace hafif

@@ -188,8 +188,11 @@ export interface NativeAddon {
    * (-1 for a window without a maximum); same geom as maxPool.
    */
   maxPoolPositions(x: Float32Array, y: Float32Array, pos: Int32Array, geom: number[]): void;
-  /** maxPoolGrad from the positions maxPoolPositions wrote. */
-  maxPoolGradPositions(pos: Int32Array, dy: Float32Array, dx: Float32Array, geom: number[]): void;
+  /**
+   * maxPoolGrad from the positions maxPoolPositions wrote; with reluOf (the pool's input, a Relu's
+   * output) dx is then Relu's gradient there, as reluGrad(reluOf, dx, dx) would make it.
+   */
+  maxPoolGradPositions(pos: Int32Array, dy: Float32Array, dx: Float32Array, geom: number[], reluOf?: Float32Array | null): void;
   [name: string]: unknown;
 }
 

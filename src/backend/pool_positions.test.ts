@@ -31,6 +31,10 @@ const CASES: {shape: [number, number, number, number]; f: number; s: number; pad
   {shape: [1, 6, 6, 1], f: 3, s: 3, pad: 'valid'},
   // Not tiled: a row and column left out of every window.
   {shape: [2, 7, 7, 3], f: 2, s: 2, pad: 'valid'},
+  // The 2×2 stride-2 kernel: 16 channels a vector, a channel tail, rows and columns left out.
+  {shape: [3, 8, 6, 16], f: 2, s: 2, pad: 'same'},
+  {shape: [1, 9, 7, 35], f: 2, s: 2, pad: 'valid'},
+  {shape: [2, 4, 5, 32], f: 2, s: 2, pad: 'valid'},
 ];
 
 describe.skipIf(addon == null)('max pooling with positions (native)', () => {
@@ -52,13 +56,67 @@ describe.skipIf(addon == null)('max pooling with positions (native)', () => {
         const pool = (t: tf.Tensor) => tf.maxPool(t as tf.Tensor4D, f, s, pad);
         return [pool(xt), tf.grad(pool)(xt, tf.tensor4d(dy, outShape as [number, number, number, number]))];
       });
-      const y = new Float32Array(outSize), pos = new Int32Array(outSize), dx = new Float32Array(size);
+      // dx starts as NaN: every element must be written.
+      const y = new Float32Array(outSize), pos = new Int32Array(outSize), dx = new Float32Array(size).fill(NaN);
       a.maxPoolPositions(x, y, pos, g.geom);
       a.maxPoolGradPositions(pos, dy, dx, g.geom);
       expectSame('y', y, wantY.values);
       expectSame('dx', dx, wantDx.values);
     });
   }
+
+  it('the 2×2 stride-2 kernel gives the general kernel\'s bits (HAFIF_POOL_2X2=0)', () => {
+    const shape: [number, number, number, number] = [2, 10, 9, 24];
+    const size = shape.reduce((p, d) => p * d, 1);
+    const x = Float32Array.from({length: size}, (_, i) => (i % 41 === 7 ? NaN : ((i * 7919) % 11) - 5 + (i % 3) * 0.25));
+    const g = poolGeometry({dataId: {}, shape, dtype: 'float32'}, {filterSize: 2, strides: 2, pad: 'valid'});
+    if (g == null) throw new Error('no geometry');
+    const outSize = g.info.outShape.reduce((p, d) => p * d, 1);
+    const dy = Float32Array.from({length: outSize}, (_, i) => Math.sin(i) * 3);
+    const run = () => {
+      const y = new Float32Array(outSize), pos = new Int32Array(outSize), dx = new Float32Array(size).fill(NaN);
+      a.maxPoolPositions(x, y, pos, g.geom);
+      a.maxPoolGradPositions(pos, dy, dx, g.geom);
+      return {y, pos, dx};
+    };
+    const fast = run();
+    const saved = process.env.HAFIF_POOL_2X2;
+    process.env.HAFIF_POOL_2X2 = '0';
+    let general;
+    try {
+      general = run();
+    } finally {
+      if (saved === undefined) delete process.env.HAFIF_POOL_2X2;
+      else process.env.HAFIF_POOL_2X2 = saved;
+    }
+    expect(Array.from(fast.pos)).toEqual(Array.from(general.pos));
+    expect(Array.from(fast.y)).toEqual(Array.from(general.y));
+    expect(Array.from(fast.dx)).toEqual(Array.from(general.dx));
+  });
+
+  it('with reluOf, the gradient is reluGrad(reluOf, dx) bit for bit (2×2 stride 2 and other windows)', () => {
+    const cases: [[number, number, number, number], number, number][] = [[[2, 9, 7, 19], 2, 2], [[1, 8, 8, 16], 2, 2], [[2, 7, 6, 5], 3, 2]];
+    for (const [shape, f, s] of cases) {
+      const size = shape.reduce((p, d) => p * d, 1);
+      // A Relu's output: zeros (ties), positives, a NaN now and then.
+      const r = Float32Array.from({length: size}, (_, i) => (i % 53 === 9 ? NaN : Math.max(0, ((i * 7919) % 13) - 6)));
+      const g = poolGeometry({dataId: {}, shape, dtype: 'float32'}, {filterSize: f, strides: s, pad: 'valid'});
+      if (g == null) throw new Error('no geometry');
+      const outSize = g.info.outShape.reduce((p, d) => p * d, 1);
+      const dy = Float32Array.from({length: outSize}, (_, i) => (i % 11 === 4 ? -Infinity : Math.sin(i) * 2));
+      const y = new Float32Array(outSize), pos = new Int32Array(outSize);
+      a.maxPoolPositions(r, y, pos, g.geom);
+      const want = new Float32Array(size).fill(NaN), got = new Float32Array(size).fill(NaN);
+      a.maxPoolGradPositions(pos, dy, want, g.geom);
+      a.reluGrad(r, want, want);
+      a.maxPoolGradPositions(pos, dy, got, g.geom, r);
+      expect(Array.from(got, (v) => Object.is(v, -0) ? '-0' : v), `[${shape}] ${f}x${f}`)
+        .toEqual(Array.from(want, (v) => Object.is(v, -0) ? '-0' : v));
+    }
+    const g = poolGeometry({dataId: {}, shape: [1, 4, 4, 1], dtype: 'float32'}, {filterSize: 2, strides: 2, pad: 'valid'});
+    expect(() => a.maxPoolGradPositions(new Int32Array(4), new Float32Array(4), new Float32Array(16), (g as {geom: number[]}).geom, new Float32Array(15)))
+      .toThrow('maxPoolGradPositions: reluOf has 15 elements, expected input size 16');
+  });
 
   it('rejects positions outside the image and arrays of the wrong size', () => {
     const g = poolGeometry({dataId: {}, shape: [1, 4, 4, 1], dtype: 'float32'}, {filterSize: 2, strides: 2, pad: 'valid'});

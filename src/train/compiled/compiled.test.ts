@@ -153,6 +153,43 @@ describe.skipIf(tf.getBackend() !== 'native')('compiled training step', () => {
     }
   });
 
+  it('a max pool after a Relu conv takes the Relu\'s gradient in its backward: the same outputs and gradients, exactly', () => {
+    const model = () => tfl.sequential({layers: [
+      tfl.layers.conv2d({inputShape: [9, 7, 5], filters: 12, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tfl.initializers.glorotUniform({seed: 3})}),
+      tfl.layers.maxPooling2d({poolSize: 2}),
+      tfl.layers.conv2d({filters: 17, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tfl.initializers.glorotUniform({seed: 4})}),
+      tfl.layers.maxPooling2d({poolSize: 3, strides: 2, padding: 'same'}),
+      tfl.layers.flatten(),
+      tfl.layers.dense({units: 10, kernelInitializer: tfl.initializers.glorotUniform({seed: 5})}),
+    ]});
+    const models = [model(), model()];
+    const calls = [0, 0];
+    const plans = models.map((m, i) => {
+      // Counts the separate Relu-gradient passes the plan makes.
+      const counting = new Proxy(addon as NativeAddon, {get: (t, k) => k === 'reluGrad'
+        ? (...a: Parameters<NativeAddon['reluGrad']>) => { calls[i]++; return t.reluGrad(...a); }
+        : Reflect.get(t, k)});
+      return compileSequential(m, counting, {fuse: i === 0}).plan as Plan;
+    });
+    const backend = tf.backend() as NativeBackend;
+    const read = (v: tf.Variable) => backend.f32(v);
+    for (const n of [1, 3]) {
+      calls.fill(0);
+      const x = Float32Array.from({length: n * 9 * 7 * 5}, (_, i) => Math.sin(i * 1.7) * 2);
+      const dy = Float32Array.from({length: n * 10}, (_, i) => Math.cos(i));
+      const results = plans.map((p) => {
+        const {y, backward} = p.forward(x, n, read);
+        const out = y.slice();
+        backward(dy);
+        return {out, grads: p.params.map((q) => q.grad.slice())};
+      });
+      expect(calls).toEqual([0, 2]);
+      expect(results[0].out).toEqual(results[1].out);
+      results[0].grads.forEach((g, i) => expect(g, `n ${n} grad ${i}`).toEqual(results[1].grads[i]));
+    }
+    for (const m of models) m.dispose();
+  });
+
   it('keeps a model\'s plan across training steps until its layers, flags or variables change', () => {
     const make = () => tfl.sequential({layers: [
       tfl.layers.conv2d({inputShape: [6, 6, 1], filters: 2, kernelSize: 3}),

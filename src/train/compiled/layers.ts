@@ -47,6 +47,16 @@ export interface CompiledLayer {
    * and gradients as the two layers. Absent where the layer cannot absorb one.
    */
   withActivation?(activation: FusableActivation, name: string): CompiledLayer;
+  /**
+   * This layer with its backward taking d y already through its Relu's gradient, which the layer
+   * after it then computes ({@link withReluGrad}). Absent where the layer has no Relu to leave.
+   */
+  withoutReluGrad?(): CompiledLayer;
+  /**
+   * This layer with its backward also taking the Relu gradient of the layer before it (at this
+   * layer's input, that Relu's output), in the same pass. Absent where the layer cannot.
+   */
+  withReluGrad?(): CompiledLayer;
   bind(n: number): BoundLayer;
 }
 
@@ -129,15 +139,20 @@ const conv2d: Handler = (layer, inShape, addon) => {
   const setup = convSetup(layer, inShape, 'kernel', 'Conv2D', false);
   if (typeof setup === 'string') return setup;
   const {act, kernel, bias, kp, bp, infoFor, outShape} = setup;
-  return {
+  // A first layer with few input channels: Relu's gradient, the bias sum and the filter gradient
+  // in one pass over dy (no input gradient there).
+  const onePassFor = (geom: number[]) => addon.smallConv() && addon.smallConvFilterApplies(geom);
+  // reluByNext: dy arrives through the Relu's gradient already (a max pool after computed it).
+  const make = (reluByNext: boolean): CompiledLayer => ({
     name: layer.name, outShape, alias: false, params: bp ? [kp, bp] : [kp],
+    // The one-pass filter gradient has the Relu for free: there the pool after keeps its own pass.
+    withoutReluGrad: act === 'relu' && !reluByNext && !onePassFor(convGeometry(infoFor(1))) ? () => make(true) : undefined,
     bind(n) {
       const geom = convGeometry(infoFor(n));
       const rows = n * size(outShape);
-      const dAct = act === 'relu' ? new Float32Array(rows) : null;
-      // A first layer with few input channels: Relu's gradient, the bias sum and the filter
-      // gradient in one pass over dy (no input gradient there).
-      const onePass = addon.smallConv() && addon.smallConvFilterApplies(geom);
+      const dAct = act === 'relu' && !reluByNext ? new Float32Array(rows) : null;
+      // (Relu's gradient applied twice is applied once: the one-pass path may take it again.)
+      const onePass = onePassFor(geom);
       // Pointwise 1x1 (inC and outC divisible by 16): both gradients from one pass over dy.
       const pointwise = addon.pointwiseBackward != null && addon.pointwiseBackwardApplies?.(geom) === true;
       return {
@@ -161,7 +176,8 @@ const conv2d: Handler = (layer, inShape, addon) => {
         },
       };
     },
-  };
+  });
+  return make(false);
 };
 
 /** DepthwiseConv2D: tf.depthwiseConv2d, then bias and activation as separate ops. */
@@ -301,8 +317,10 @@ function pooling(kind: 'max' | 'avg'): Handler {
     const g1 = geometry(1);
     if (g1 == null || isIdentityPool(g1.info)) return 'pool geometry the native kernels leave to cpu';
     const outShape = [g1.info.outHeight, g1.info.outWidth, g1.info.outChannels];
-    return {
+    // reluBefore: the backward also takes the Relu gradient of the layer before, at x (its output).
+    const make = (reluBefore: boolean): CompiledLayer => ({
       name: layer.name, outShape, alias: false, params: [],
+      withReluGrad: kind === 'max' && !reluBefore ? () => make(true) : undefined,
       bind(n) {
         const geom = (geometry(n) as {geom: number[]}).geom;
         // The forward keeps where each maximum was; the backward scatters dy there.
@@ -310,8 +328,8 @@ function pooling(kind: 'max' | 'avg'): Handler {
         return pos
           ? {
               forward: (x, y) => addon.maxPoolPositions(x, y, pos, geom),
-              backward: (_x, _y, dy, dx) => {
-                if (dx) addon.maxPoolGradPositions(pos, dy, dx, geom);
+              backward: (x, _y, dy, dx) => {
+                if (dx) addon.maxPoolGradPositions(pos, dy, dx, geom, reluBefore ? x : null);
               },
             }
           : {
@@ -321,7 +339,8 @@ function pooling(kind: 'max' | 'avg'): Handler {
               },
             };
       },
-    };
+    });
+    return make(false);
   };
 }
 

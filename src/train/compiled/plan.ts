@@ -121,7 +121,8 @@ export class Plan {
 export interface CompileOptions {
   /**
    * Let a layer absorb the activation layer after it (batch norm + ReLU or ReLU6 run as one
-   * native pass each way); off, every layer runs on its own. @default true
+   * native pass each way), and a max pool take the Relu gradient of the conv before it in its own
+   * backward pass; off, every layer runs on its own. @default true
    */
   readonly fuse?: boolean;
 }
@@ -156,6 +157,10 @@ export function compileSequential(model: tfl.LayersModel, addon: NativeAddon, op
     const prev = layers[layers.length - 1];
     if (fuse && compiled.activation != null && prev?.withActivation != null) {
       layers[layers.length - 1] = prev.withActivation(compiled.activation, `${prev.name}+${compiled.name}`);
+    } else if (fuse && compiled.withReluGrad != null && prev?.withoutReluGrad != null) {
+      // A max pool after a Relu takes the Relu's gradient in its own backward pass.
+      layers[layers.length - 1] = prev.withoutReluGrad();
+      layers.push(compiled.withReluGrad());
     } else {
       layers.push(compiled);
     }
