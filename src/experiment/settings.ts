@@ -43,7 +43,7 @@ export interface ExperimentSettings {
 /** The compression phases' defaults. */
 export const COMPRESS_DEFAULTS = {pruneSparsity: 0.8, pruneEpochs: 2, quantizeDtype: 'uint8'} as const;
 
-/** Training knobs every recipe sets: one teacher, no augmentation, a constant learning rate. */
+/** The training knobs' values when unset: one teacher, no augmentation, a constant learning rate. */
 const PLAIN = {teachers: 1, teacherAugment: 'none', teacherSchedule: 'constant', studentSchedule: 'constant'} as const;
 
 /** The Keras example's settings ("Knowledge Distillation", keras.io). */
@@ -137,9 +137,8 @@ type Recipe = Omit<ExperimentSettings, 'teacher' | 'student' | 'seed' | 'tempera
 /** True when `s` trains as `r` does (the temperature counts only for kl). */
 function sameRecipe(s: ExperimentSettings, r: Recipe): boolean {
   const keys = ['epochsTeacher', 'epochsStudent', 'batchSize', 'learningRate', 'alpha', 'distillationLoss'] as const;
-  const plain = {teachers: 1, teacherAugment: 'none', teacherSchedule: 'constant', studentSchedule: 'constant'} as const;
   const knobs = ['teachers', 'teacherAugment', 'teacherSchedule', 'studentSchedule'] as const;
-  return keys.every((k) => s[k] === r[k]) && knobs.every((k) => (s[k] ?? plain[k]) === (r[k] ?? plain[k])) &&
+  return keys.every((k) => s[k] === r[k]) && knobs.every((k) => (s[k] ?? PLAIN[k]) === (r[k] ?? PLAIN[k])) &&
     (s.distillationLoss !== 'kl' || s.temperature === r.temperature) && (s.featureLosses?.length ?? 0) === 0;
 }
 
