@@ -8,5 +8,5 @@ export type {IdxArray, ReadIdxOptions, WriteIdxOptions} from './idx.js';
 export {readCifarBatch, parseCifarBatch, encodeCifarBatch} from './cifar.js';
 export {exportIdx} from './export_idx.js';
 export type {ExportIdxOptions} from './export_idx.js';
-export {augmentAt, checkAugmentSpec, createAugmenter, mixedLabels} from './augment.js';
+export {augmentAt, checkAugmentSpec, createAugmenter, isIdentity, mixedLabels} from './augment.js';
 export type {AugmentedBatch, AugmentSpec} from './augment.js';

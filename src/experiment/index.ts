@@ -9,4 +9,4 @@ export {applyOverrides, configDataset, configSchema, configSettings, configYaml,
 export type {ExperimentConfig, ExperimentConfigInput} from './config.js';
 export {augmentLabel, checkSearchConfig, teacherKey, runSearch, scheduleLabel, searchReport, searchSettings, searchTable, settingLabel} from './search.js';
 export type {ChosenTest, RunRecord, SearchConfig, SearchEvents, SearchReport, SearchSetting, SearchSpace, SettingSummary, TeacherRecipe, TrainRecipe} from './search.js';
-export {augmentationOf, isPlainAugment, labelsTrainingOptions, memberSeed, parseAugment, parseSchedule, scheduleHooks} from './recipe.js';
+export {augmentationOf, labelsTrainingOptions, memberSeed, parseAugment, parseSchedule, scheduleHooks} from './recipe.js';

@@ -1,7 +1,7 @@
 // How one model is trained beyond its optimizer: the augmentation and learning-rate schedule
 // specs as the CLI, configs and settings write them ("shift2", "one-cycle:3"), and the hooks and
 // loop options they turn into. Shared by the experiment's phases and by `hafif search`.
-import {checkAugmentSpec, type AugmentSpec} from '../data/index.js';
+import {checkAugmentSpec, isIdentity, type AugmentSpec} from '../data/index.js';
 import {
   batchAugmentation,
   checkScheduleSpec,
@@ -44,11 +44,6 @@ export function parseSchedule(value: string): ScheduleSpec {
   return spec;
 }
 
-/** True for an augmentation that leaves every batch as it is. */
-export function isPlainAugment(a: AugmentSpec): boolean {
-  return !a.shift && !a.flip && a.mixup === undefined && a.cutmix === undefined;
-}
-
 /** The schedule's hook over `totalSteps` optimizer updates; none for a constant rate. */
 export function scheduleHooks(spec: ScheduleSpec, learningRate: number, totalSteps: number): TrainHook[] {
   const name = spec.name ?? 'constant';
@@ -57,7 +52,7 @@ export function scheduleHooks(spec: ScheduleSpec, learningRate: number, totalSte
 
 /** The batch augmentation of a spec; none for a plain one. */
 export function augmentationOf(spec: AugmentSpec): BatchAugmentation | undefined {
-  return isPlainAugment(spec) ? undefined : batchAugmentation(spec);
+  return isIdentity(spec) ? undefined : batchAugmentation(spec);
 }
 
 /**

@@ -10,7 +10,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
-import {checkAugmentSpec, datasetInputShape, loadDataset, toTensors, type AugmentSpec, type Dataset, type DatasetName} from '../data/index.js';
+import {checkAugmentSpec, datasetInputShape, isIdentity, loadDataset, toTensors, type AugmentSpec, type Dataset, type DatasetName} from '../data/index.js';
 import {DISTILLER_LOSSES, Distiller, checkFeatureLoss, parseFeatureLoss, type DistillerLossName, type FeatureLossSpec, type TeacherView} from '../distill/index.js';
 import {createModel} from '../models/index.js';
 import {
@@ -24,7 +24,7 @@ import {
 } from '../train/index.js';
 import {writeFileAtomic} from '../util/atomic.js';
 import {UsageError} from '../util/registry.js';
-import {augmentationOf, isPlainAugment, memberSeed, scheduleHooks} from './recipe.js';
+import {augmentationOf, memberSeed, scheduleHooks} from './recipe.js';
 
 /** How one model is trained: epochs, augmentation, schedule. */
 export interface TrainRecipe {
@@ -221,7 +221,7 @@ export function searchSettings(c: SearchConfig): SearchSetting[] {
         for (const schedule of s.schedule) for (const learningRate of s.learningRate) for (const weightDecay of s.weightDecay)
           for (const labelSmoothing of s.labelSmoothing) for (const feature of s.feature ?? ['none']) for (const teachers of s.teachers ?? [1]) {
             // Without augmentation both views are the same: keep one.
-            if (isPlainAugment(augment) && teacherView === 'clean' && s.teacherView.includes('same')) continue;
+            if (isIdentity(augment) && teacherView === 'clean' && s.teacherView.includes('same')) continue;
             // `none` and one teacher add no field, so such settings keep their run keys.
             out.push({loss, alpha, temperature, dkdAlpha, dkdBeta, epochs, augment, teacherView, schedule, learningRate, weightDecay, labelSmoothing,
               ...(feature !== 'none' ? {feature} : {}), ...(teachers > 1 ? {teachers} : {})});
