@@ -5,5 +5,6 @@
 #if HAFIF_MULTI_ISA
 #pragma GCC target("avx2,fma,bmi,bmi2,f16c,lzcnt,movbe,popcnt")
 #define HAFIF_ISA_NS avx2
+#define HAFIF_ISA_LEVEL 2
 #include "depthwise.inc"
 #endif

@@ -5,5 +5,6 @@
 #if HAFIF_MULTI_ISA
 #pragma GCC target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,bmi,bmi2,f16c,lzcnt,movbe,popcnt")
 #define HAFIF_ISA_NS avx512
+#define HAFIF_ISA_LEVEL 3
 #include "depthwise.inc"
 #endif
