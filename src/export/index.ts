@@ -10,7 +10,7 @@ import {qdqQuantizer, toQOperator, type Int8Scheme, type QuantizationFile} from 
 export {convertModel, exportableLayerClasses, registerLayerHandler, floatQuantizer} from './convert.js';
 export type {ConvertOptions, HandlerContext, LayerHandler, Layout, Quantizer, Value} from './convert.js';
 export {tfPads} from './handlers.js';
-export {evaluateOnnx, logitMetrics, onnxTeacher, OnnxModel, loadOrt, ortAvailable, ORT_INSTALL_HINT} from './ort.js';
+export {evaluateOnnx, logitMetrics, onnxTeacher, OnnxModel, cpuHasVnni, loadOrt, ortAvailable, ORT_INSTALL_HINT} from './ort.js';
 export type {Dims, OnnxEvaluation, OnnxSessionOptions} from './ort.js';
 export {decodeModel, OPSET} from './onnx_proto.js';
 export {benchInference, ortEngine, tfjsEngine} from './bench.js';

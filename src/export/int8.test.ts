@@ -16,7 +16,7 @@ import {createModel} from '../models/index.js';
 import {fit, kerasAdam} from '../train/index.js';
 import {UsageError} from '../util/registry.js';
 import {
-  calibrateMinMax, evaluateOnnx, exportOnnx, exportOnnxInt8, int8Range, OnnxModel, ortAvailable, readQuantization, weightsSha256,
+  calibrateMinMax, cpuHasVnni, evaluateOnnx, exportOnnx, exportOnnxInt8, int8Range, OnnxModel, ortAvailable, readQuantization, weightsSha256,
 } from './index.js';
 
 let dir: string;
@@ -84,7 +84,8 @@ describe.skipIf(!ortAvailable())('int8 ONNX keeps accuracy', () => {
       tf.dispose([calib, train.x, train.y]);
       expect(q.calibration.examples).toBe(512);
       for (const format of ['qdq', 'qoperator'] as const) {
-        for (const scheme of ['s8s8', 'u8s8-reduce-range'] as const) {
+        // S8S8 saturates in onnxruntime's kernels on a CPU without VNNI (cpuHasVnni).
+        for (const scheme of cpuHasVnni() ? (['s8s8', 'u8s8-reduce-range'] as const) : (['u8s8-reduce-range'] as const)) {
           const file = path.join(dir, `${name}-${format}-${scheme}.onnx`);
           const bytes = await exportOnnxInt8(model, file, {calibration: q, format, scheme});
           const acc = await accuracy(file);

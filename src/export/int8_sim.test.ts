@@ -13,7 +13,7 @@ import {loadDataset, toTensors} from '../data/index.js';
 import {createModel} from '../models/index.js';
 import {calibrate, Int8Simulation, quantizationFile} from '../quantize/index.js';
 import {fit, kerasAdam} from '../train/index.js';
-import {exportOnnxInt8, OnnxModel, ortAvailable, type Int8CalibrationFile} from './index.js';
+import {cpuHasVnni, exportOnnxInt8, OnnxModel, ortAvailable, type Int8CalibrationFile} from './index.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -25,7 +25,8 @@ afterAll(async () => {
 });
 
 describe.skipIf(!ortAvailable())('int8 ONNX against the simulated int8 of hafif quantize', () => {
-  it('most outputs within one step of the output scale (S8S8, the simulation\'s scheme)', async () => {
+  // S8S8 saturates in onnxruntime's kernels on a CPU without VNNI (cpuHasVnni).
+  it.skipIf(!cpuHasVnni())('most outputs within one step of the output scale (S8S8, the simulation\'s scheme)', async () => {
     const data = await loadDataset('mnist', {limit: 1000});
     const train = toTensors(data.train, data.inputShape);
     const model = createModel('keras-student', {inputShape: [28, 28, 1], numClasses: 10, seed: 2});
