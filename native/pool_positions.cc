@@ -56,6 +56,26 @@ bool max_pool_2x2_applies(const Pool2DGeom& g) {
   return e == nullptr || std::strcmp(e, "0") != 0;
 }
 
+// The 2×2 stride-1 window unpadded at the top and left ('valid', or 'same' with its one row and
+// column of padding at the bottom and right), under the same switch.
+bool max_pool_2x2_s1_applies(const Pool2DGeom& g) {
+  if (g.filterH != 2 || g.filterW != 2 || g.strideH != 1 || g.strideW != 1 || g.padTop != 0 || g.padLeft != 0 ||
+      g.outH < 1 || g.outW < 1 || (g.outH != g.inH && g.outH != g.inH - 1) ||
+      (g.outW != g.inW && g.outW != g.inW - 1)) {
+    return false;
+  }
+  const char* e = std::getenv("HAFIF_POOL_2X2");
+  return e == nullptr || std::strcmp(e, "0") != 0;
+}
+
+void dispatch_2x2_s1(const Pool2DGeom& g, const float* x, float* y, int32_t* pos) {
+  HAFIF_DISPATCH(max_pool_2x2_s1_positions, g, x, y, pos);
+}
+
+void dispatch_2x2_s1_grad(const Pool2DGeom& g, const int32_t* pos, const float* dy, float* dx, const float* relu_of) {
+  HAFIF_DISPATCH(max_pool_2x2_s1_grad_positions, g, pos, dy, dx, relu_of);
+}
+
 void dispatch_2x2(const Pool2DGeom& g, const float* x, float* y, int32_t* pos) {
   HAFIF_DISPATCH(max_pool_2x2_positions, g, x, y, pos);
 }
@@ -68,6 +88,7 @@ void dispatch_2x2_grad(const Pool2DGeom& g, const int32_t* pos, const float* dy,
 
 void max_pool_positions(const Pool2DGeom& g, const float* x, float* y, int32_t* pos) {
   if (max_pool_2x2_applies(g)) return dispatch_2x2(g, x, y, pos);
+  if (max_pool_2x2_s1_applies(g)) return dispatch_2x2_s1(g, x, y, pos);
   const int64_t C = g.channels, inSize = g.inH * g.inW * C;
   parallel_for(g.batch * g.outH, grain_for(g.outW * g.filterH * g.filterW * C), [&](int64_t begin, int64_t end) {
     for (int64_t row = begin; row < end; ++row) {
@@ -94,6 +115,7 @@ void max_pool_positions(const Pool2DGeom& g, const float* x, float* y, int32_t* 
 void max_pool_grad_positions(const Pool2DGeom& g, const int32_t* pos, const float* dy, float* dx,
                              const float* relu_of) {
   if (max_pool_2x2_applies(g)) return dispatch_2x2_grad(g, pos, dy, dx, relu_of);
+  if (max_pool_2x2_s1_applies(g)) return dispatch_2x2_s1_grad(g, pos, dy, dx, relu_of);
   const int64_t C = g.channels, inSize = g.inH * g.inW * C, outSize = g.outH * g.outW * C;
   const bool overlapping = g.strideH < g.filterH || g.strideW < g.filterW;
   parallel_for(g.batch, grain_for(inSize + outSize), [&](int64_t b0, int64_t b1) {

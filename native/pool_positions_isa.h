@@ -1,4 +1,4 @@
-// The 2×2 stride-2 max pooling with positions compiled once per ISA (pool_positions.inc, included by
+// The 2×2 stride-2 and stride-1 max pooling with positions compiled once per ISA (pool_positions.inc, included by
 // pool_positions_<isa>.cc) and dispatched by pool_positions.cc.
 #pragma once
 #include "isa.h"
@@ -8,6 +8,8 @@
   namespace ns {                                                                             \
   void max_pool_2x2_positions(const Pool2DGeom&, const float*, float*, int32_t*);            \
   void max_pool_2x2_grad_positions(const Pool2DGeom&, const int32_t*, const float*, float*, const float*); \
+  void max_pool_2x2_s1_positions(const Pool2DGeom&, const float*, float*, int32_t*);         \
+  void max_pool_2x2_s1_grad_positions(const Pool2DGeom&, const int32_t*, const float*, float*, const float*); \
   }                                                                                          \
   }
 

@@ -35,6 +35,13 @@ const CASES: {shape: [number, number, number, number]; f: number; s: number; pad
   {shape: [3, 8, 6, 16], f: 2, s: 2, pad: 'same'},
   {shape: [1, 9, 7, 35], f: 2, s: 2, pad: 'valid'},
   {shape: [2, 4, 5, 32], f: 2, s: 2, pad: 'valid'},
+  // The 2×2 stride-1 kernel (keras-student's pool): 'same' clips the last row and column, 'valid'
+  // drops them; a vector of channels, a tail, a single row or column.
+  {shape: [2, 14, 14, 16], f: 2, s: 1, pad: 'same'},
+  {shape: [1, 6, 9, 35], f: 2, s: 1, pad: 'same'},
+  {shape: [2, 7, 5, 19], f: 2, s: 1, pad: 'valid'},
+  {shape: [1, 1, 6, 16], f: 2, s: 1, pad: 'same'},
+  {shape: [2, 5, 2, 3], f: 2, s: 1, pad: 'valid'},
 ];
 
 describe.skipIf(addon == null)('max pooling with positions (native)', () => {
@@ -65,37 +72,40 @@ describe.skipIf(addon == null)('max pooling with positions (native)', () => {
     });
   }
 
-  it('the 2×2 stride-2 kernel gives the general kernel\'s bits (HAFIF_POOL_2X2=0)', () => {
-    const shape: [number, number, number, number] = [2, 10, 9, 24];
-    const size = shape.reduce((p, d) => p * d, 1);
-    const x = Float32Array.from({length: size}, (_, i) => (i % 41 === 7 ? NaN : ((i * 7919) % 11) - 5 + (i % 3) * 0.25));
-    const g = poolGeometry({dataId: {}, shape, dtype: 'float32'}, {filterSize: 2, strides: 2, pad: 'valid'});
-    if (g == null) throw new Error('no geometry');
-    const outSize = g.info.outShape.reduce((p, d) => p * d, 1);
-    const dy = Float32Array.from({length: outSize}, (_, i) => Math.sin(i) * 3);
-    const run = () => {
-      const y = new Float32Array(outSize), pos = new Int32Array(outSize), dx = new Float32Array(size).fill(NaN);
-      a.maxPoolPositions(x, y, pos, g.geom);
-      a.maxPoolGradPositions(pos, dy, dx, g.geom);
-      return {y, pos, dx};
-    };
-    const fast = run();
-    const saved = process.env.HAFIF_POOL_2X2;
-    process.env.HAFIF_POOL_2X2 = '0';
-    let general;
-    try {
-      general = run();
-    } finally {
-      if (saved === undefined) delete process.env.HAFIF_POOL_2X2;
-      else process.env.HAFIF_POOL_2X2 = saved;
-    }
-    expect(Array.from(fast.pos)).toEqual(Array.from(general.pos));
-    expect(Array.from(fast.y)).toEqual(Array.from(general.y));
-    expect(Array.from(fast.dx)).toEqual(Array.from(general.dx));
-  });
+  for (const [s, pad] of [[2, 'valid'], [1, 'same'], [1, 'valid']] as const) {
+    it(`the 2×2 stride-${s} ${pad} kernel gives the general kernel's bits (HAFIF_POOL_2X2=0)`, () => {
+      const shape: [number, number, number, number] = [2, 10, 9, 24];
+      const size = shape.reduce((p, d) => p * d, 1);
+      // Overlapping windows (stride 1) sum up to four dy of mixed magnitude in float64.
+      const x = Float32Array.from({length: size}, (_, i) => (i % 41 === 7 ? NaN : ((i * 7919) % 11) - 5 + (i % 3) * 0.25));
+      const g = poolGeometry({dataId: {}, shape, dtype: 'float32'}, {filterSize: 2, strides: s, pad});
+      if (g == null) throw new Error('no geometry');
+      const outSize = g.info.outShape.reduce((p, d) => p * d, 1);
+      const dy = Float32Array.from({length: outSize}, (_, i) => Math.sin(i) * 3 * 10 ** ((i % 7) - 3));
+      const run = () => {
+        const y = new Float32Array(outSize), pos = new Int32Array(outSize), dx = new Float32Array(size).fill(NaN);
+        a.maxPoolPositions(x, y, pos, g.geom);
+        a.maxPoolGradPositions(pos, dy, dx, g.geom);
+        return {y, pos, dx};
+      };
+      const fast = run();
+      const saved = process.env.HAFIF_POOL_2X2;
+      process.env.HAFIF_POOL_2X2 = '0';
+      let general;
+      try {
+        general = run();
+      } finally {
+        if (saved === undefined) delete process.env.HAFIF_POOL_2X2;
+        else process.env.HAFIF_POOL_2X2 = saved;
+      }
+      expect(Array.from(fast.pos)).toEqual(Array.from(general.pos));
+      expect(Array.from(fast.y)).toEqual(Array.from(general.y));
+      expect(Array.from(fast.dx)).toEqual(Array.from(general.dx));
+    });
+  }
 
-  it('with reluOf, the gradient is reluGrad(reluOf, dx) bit for bit (2×2 stride 2 and other windows)', () => {
-    const cases: [[number, number, number, number], number, number][] = [[[2, 9, 7, 19], 2, 2], [[1, 8, 8, 16], 2, 2], [[2, 7, 6, 5], 3, 2]];
+  it('with reluOf, the gradient is reluGrad(reluOf, dx) bit for bit (2×2 stride 2 and 1, other windows)', () => {
+    const cases: [[number, number, number, number], number, number][] = [[[2, 9, 7, 19], 2, 2], [[1, 8, 8, 16], 2, 2], [[2, 7, 6, 5], 3, 2], [[2, 6, 7, 21], 2, 1]];
     for (const [shape, f, s] of cases) {
       const size = shape.reduce((p, d) => p * d, 1);
       // A Relu's output: zeros (ties), positives, a NaN now and then.
