@@ -72,6 +72,7 @@ export async function benchModel(model: ModelName, backend: Backend, trainer: Tr
       // Warm-up fits of 2 steps, at least 3 and for at least 300 ms (JIT, pool, page faults, clocks).
       const w0 = now();
       for (let k = 0; k < 3 || (now() - w0 < 300 && k < 20); k++) await s.train(2);
+      s.prepare(train.steps);
       const t0 = now();
       finalLoss = await s.train(train.steps);
       t = {n: train.steps, ms: (now() - t0) / train.steps};
