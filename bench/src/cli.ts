@@ -55,7 +55,7 @@ function parseArgs(argv: string[]): BenchOptions {
     .description('Benchmark hafif\'s native TensorFlow.js backend against tfjs-backend-cpu and PyTorch.')
     .option('--quick', 'fewer repetitions, no cpu timing of the big convolutions', false)
     .addOption(new Option('--only <section>', 'run one section').choices(SECTIONS))
-    .option('--steps <n>', 'timed training steps per model (inference: max(3, n/4) batches)', positiveInt, 20)
+    .option('--steps <n>', 'timed training steps per model (inference: max(3, n/4) batches)', positiveInt, 100)
     .option('--out <file>', 'where to write the JSON results', 'bench-out/bench.json')
     .option('--json', 'print the JSON results to stdout (tables go to stderr)', false)
     .option('--profile', 'only profile training steps (hafif fit step and tf.train.adam) on native, kernel by kernel', false)
