@@ -45,27 +45,31 @@ void max_step(const float* __restrict p, float* __restrict o, int32_t* __restric
   }
 }
 
-// The 2×2 stride-2 unpadded window whose every window lies inside the input (pool_positions.inc),
-// unless HAFIF_POOL_2X2=0 (read per call, for in-process A/B benchmarks).
+// Whether the per-ISA 2×2 kernels (pool_positions.inc) run: unless HAFIF_POOL_2X2=0 (read per
+// call, for in-process A/B benchmarks).
+bool pool_2x2_enabled() {
+  const char* e = std::getenv("HAFIF_POOL_2X2");
+  return e == nullptr || std::strcmp(e, "0") != 0;
+}
+
+// The 2×2 stride-2 unpadded window whose every window lies inside the input.
 bool max_pool_2x2_applies(const Pool2DGeom& g) {
   if (g.filterH != 2 || g.filterW != 2 || g.strideH != 2 || g.strideW != 2 || g.padTop != 0 || g.padLeft != 0 ||
       g.outH < 1 || g.outW < 1 || 2 * g.outH > g.inH || 2 * g.outW > g.inW) {
     return false;
   }
-  const char* e = std::getenv("HAFIF_POOL_2X2");
-  return e == nullptr || std::strcmp(e, "0") != 0;
+  return pool_2x2_enabled();
 }
 
 // The 2×2 stride-1 window unpadded at the top and left ('valid', or 'same' with its one row and
-// column of padding at the bottom and right), under the same switch.
+// column of padding at the bottom and right).
 bool max_pool_2x2_s1_applies(const Pool2DGeom& g) {
   if (g.filterH != 2 || g.filterW != 2 || g.strideH != 1 || g.strideW != 1 || g.padTop != 0 || g.padLeft != 0 ||
       g.outH < 1 || g.outW < 1 || (g.outH != g.inH && g.outH != g.inH - 1) ||
       (g.outW != g.inW && g.outW != g.inW - 1)) {
     return false;
   }
-  const char* e = std::getenv("HAFIF_POOL_2X2");
-  return e == nullptr || std::strcmp(e, "0") != 0;
+  return pool_2x2_enabled();
 }
 
 void dispatch_2x2_s1(const Pool2DGeom& g, const float* x, float* y, int32_t* pos) {
