@@ -1,5 +1,5 @@
-// The 2×2 stride-2 and stride-1 max pooling with positions compiled once per ISA (pool_positions.inc, included by
-// pool_positions_<isa>.cc) and dispatched by pool_positions.cc.
+// The 2×2 stride-2 and stride-1 max pooling with positions compiled once per ISA (pool_positions.inc,
+// included by pool_positions_<isa>.cc) and dispatched by pool_positions.cc.
 #pragma once
 #include "isa.h"
 
