@@ -135,6 +135,9 @@ describe('bad input: one line, exit code 2, nothing written', () => {
     ['unknown augmentation', ['demo', '--teacher-augment', 'rotate'], /unknown augmentation "rotate"/],
     ['no teachers', ['demo', '--teachers', '0'], /teachers.*0/],
     ['mixup alpha 0 in train', ['train', '--model', 'keras-student', '--limit', '64', '--augment', 'mixup0'], /mixup/],
+    // Checked before the data loads: the empty data directory would fail otherwise.
+    ['bad schedule in train, before the data', ['train', '--model', 'keras-student', '--data-dir', 'empty-data', '--schedule', 'steps'],
+      /unknown learning-rate schedule "steps"/],
     ['quick recipe with --keras-settings', ['demo', '--recipe', 'quick', '--keras-settings'], /--keras-settings is --recipe keras/],
   ];
   mkdirSync(path.join(tmp, 'empty-data'), {recursive: true});

@@ -148,17 +148,20 @@ export function trainCommand(): Command {
   addDataFlags(cmd);
   return cmd.action(async (flags: TrainFlags & RunFlags) => {
     const name = flags.model as string;
-    createModel(name, {inputShape: [1, 1, 1], numClasses: 1}).dispose(); // unknown names fail before data loads
+    // Unknown names and malformed specs fail before the data loads.
+    createModel(name, {inputShape: [1, 1, 1], numClasses: 1}).dispose();
+    const teacherAugment = flags.augment ?? RECOMMENDED_SETTINGS.teacherAugment;
+    const teacherSchedule = flags.schedule ?? RECOMMENDED_SETTINGS.teacherSchedule;
+    parseAugment(teacherAugment);
+    parseSchedule(teacherSchedule);
     const {data} = await prepare(flags);
     const out = path.resolve(flags.out ?? path.join('hafif-out', name));
     // The one model trains as the pipeline's teacher phase does.
     const settings: ExperimentSettings = {
       ...phaseSettings(flags, name, defaultModels(flags.dataset).student),
-      teacherAugment: flags.augment ?? RECOMMENDED_SETTINGS.teacherAugment,
-      teacherSchedule: flags.schedule ?? RECOMMENDED_SETTINGS.teacherSchedule,
+      teacherAugment,
+      teacherSchedule,
     };
-    parseAugment(settings.teacherAugment as string);
-    parseSchedule(settings.teacherSchedule as string);
     const run = await runPhases(flags, data, settings, out, 'train', {phases: ['teacher']});
     printRun({...run, name: 'model'}, flags.json, out);
   });
