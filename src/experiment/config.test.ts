@@ -42,7 +42,7 @@ describe('resolveConfig', () => {
     ['an unknown key', {dataset: {name: 'mnist'}, distill: {alfa: 0.5}}, 'distill.alfa: unknown key'],
     ['an unknown top-level key', {dataset: {name: 'mnist'}, pruning: {}}, 'pruning: unknown key'],
     ['an unknown model', {dataset: {name: 'mnist'}, student: {model: 'resnet50'}},
-      'student.model: unknown model; expected one of keras-teacher, keras-student, cifar-teacher, cifar-student, deep-teacher, mobile-student, got "resnet50"'],
+      'student.model: unknown model; expected one of keras-teacher, keras-student, cifar-teacher, cifar-student, deep-teacher, mobile-student, mlp-student, got "resnet50"'],
     ['an unknown dataset', {dataset: {name: 'imagenet'}}, 'dataset.name: unknown dataset; expected one of mnist, fashion-mnist, cifar10, got "imagenet"'],
     ['an unknown schedule', {dataset: {name: 'mnist'}, student: {schedule: 'steps'}},
       'student.schedule: unknown learning-rate schedule "steps"; expected constant, one-cycle[:PEAK[:WARMUP]] or cosine[:PEAK[:WARMUP]], got "steps"'],

@@ -2,6 +2,8 @@ export {kerasCnn, kerasTeacher, kerasStudent} from './keras.js';
 export type {KerasCnnOptions} from './keras.js';
 export {cifarStudent, cifarTeacher, deepTeacher, mobileStudent} from './convnets.js';
 export type {ConvNetOptions} from './convnets.js';
+export {mlpStudent} from './mlp.js';
+export type {MlpOptions} from './mlp.js';
 export {createModel, models} from './registry.js';
 export type {ModelFactory, ModelFactoryOptions, ModelName} from './registry.js';
 export {formatBytes, formatCount, modelSize} from './size.js';

@@ -29,9 +29,9 @@ describe('model registry', () => {
 
   it('lists the built-in models and names the known ones on a typo', () => {
     expect(models.names()).toEqual(['keras-teacher', 'keras-student', 'cifar-teacher', 'cifar-student', 'deep-teacher',
-      'mobile-student']);
+      'mobile-student', 'mlp-student']);
     expect(() => createModel('keras-studnet', {inputShape: [28, 28, 1], numClasses: 10})).toThrow(
-      'unknown model "keras-studnet"; expected one of keras-teacher, keras-student, cifar-teacher, cifar-student, deep-teacher, mobile-student',
+      'unknown model "keras-studnet"; expected one of keras-teacher, keras-student, cifar-teacher, cifar-student, deep-teacher, mobile-student, mlp-student',
     );
   });
 
@@ -83,6 +83,8 @@ describe('model registry', () => {
     const mobile = count('mobile-student', {inputShape: [32, 32, 3], numClasses: 10});
     expect(mobile.trainableParams).toBe(19_114);
     expect(mobile.params).toBe(19_114 + 960);
+    // mlp-student on 28×28×1: 784·128+128 = 100,480 and 128·10+10 = 1,290.
+    expect(count('mlp-student').params).toBe(101_770);
     const m = createModel('mobile-student', {inputShape: [32, 32, 3], numClasses: 10});
     const kinds = m.layers.map((l) => l.getClassName());
     expect(kinds.filter((k) => k === 'DepthwiseConv2D')).toHaveLength(4);

@@ -3,6 +3,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import {createRegistry} from '../util/registry.js';
 import {cifarStudent, cifarTeacher, deepTeacher, mobileStudent} from './convnets.js';
 import {kerasStudent, kerasTeacher} from './keras.js';
+import {mlpStudent} from './mlp.js';
 
 /** What every model factory takes. */
 export interface ModelFactoryOptions {
@@ -18,7 +19,7 @@ export type ModelFactory = (options: ModelFactoryOptions) => tfl.LayersModel;
 
 /** Names of the built-in models. */
 export type ModelName = 'keras-teacher' | 'keras-student' | 'cifar-teacher' | 'cifar-student' | 'deep-teacher'
-  | 'mobile-student';
+  | 'mobile-student' | 'mlp-student';
 
 /** Model factories by name; configs and CLI flags choose models from these keys. */
 export const models = createRegistry<ModelFactory>('model');
@@ -28,6 +29,7 @@ models.register('cifar-teacher', (o) => cifarTeacher(o));
 models.register('cifar-student', (o) => cifarStudent(o));
 models.register('deep-teacher', (o) => deepTeacher(o));
 models.register('mobile-student', (o) => mobileStudent(o));
+models.register('mlp-student', (o) => mlpStudent(o));
 
 /**
  * A new model from the registry.
