@@ -29,7 +29,7 @@ import {checkSparsity, cloneModel, constantSparsity, MagnitudePruner, polynomial
 import {saveQuantized} from '../quantize/index.js';
 import {summarize, type RunResult} from './results.js';
 import {augmentationOf, labelsTrainingOptions, memberSeed, parseAugment, parseSchedule, scheduleHooks} from './recipe.js';
-import {COMPRESS_DEFAULTS, type ExperimentSettings} from './settings.js';
+import {COMPRESS_DEFAULTS, type ExperimentSettings, PLAIN} from './settings.js';
 
 /**
  * The compression phase's schedule: sparsity rises from 0 to `sparsity` (TFMOT's polynomial
@@ -53,7 +53,7 @@ export const PHASES: readonly PhaseName[] = ['teacher', 'distilled', 'scratch', 
 
 /** The teacher phases of `s`: `teacher`, then `teacher-2` ... `teacher-K` for an ensemble of K. */
 export function teacherPhases(s: Pick<ExperimentSettings, 'teachers'>): TeacherPhase[] {
-  const k = s.teachers ?? 1;
+  const k = s.teachers ?? PLAIN.teachers;
   return ['teacher', ...Array.from({length: k - 1}, (_, i): TeacherPhase => `teacher-${i + 2}`)];
 }
 
@@ -171,13 +171,13 @@ export async function runExperiment(data: Dataset, s: ExperimentSettings, option
   }
   const identity = runIdentity(data, s);
   const compress = s.pruneSparsity != null;
-  const members = s.teachers ?? 1;
+  const members = s.teachers ?? PLAIN.teachers;
   if (!(Number.isInteger(members) && members >= 1)) throw new UsageError(`teachers must be a positive integer, got ${members}`);
   if (members > 1 && s.featureLosses?.length) throw new UsageError('feature losses need one teacher: they read its layers, an ensemble has several');
   if (members > 1 && options.teacher != null) throw new UsageError(`a trained teacher is distilled alone: teachers must be 1 with it, got ${members}`);
-  const teacherAugment = parseAugment(s.teacherAugment ?? 'none');
-  const teacherSchedule = parseSchedule(s.teacherSchedule ?? 'constant');
-  const studentSchedule = parseSchedule(s.studentSchedule ?? 'constant');
+  const teacherAugment = parseAugment(s.teacherAugment ?? PLAIN.teacherAugment);
+  const teacherSchedule = parseSchedule(s.teacherSchedule ?? PLAIN.teacherSchedule);
+  const studentSchedule = parseSchedule(s.studentSchedule ?? PLAIN.studentSchedule);
   const memberPhases = teacherPhases(s);
   const wanted = new Set<PhaseName>(options.phases ?? ['teacher', 'distilled', 'scratch', ...(compress ? ['pruned', 'quantized'] as const : [])]);
   // An ensemble's members train with its first teacher.

@@ -44,7 +44,7 @@ export interface ExperimentSettings {
 export const COMPRESS_DEFAULTS = {pruneSparsity: 0.8, pruneEpochs: 2, quantizeDtype: 'uint8'} as const;
 
 /** The training knobs' values when unset: one teacher, no augmentation, a constant learning rate. */
-const PLAIN = {teachers: 1, teacherAugment: 'none', teacherSchedule: 'constant', studentSchedule: 'constant'} as const;
+export const PLAIN = {teachers: 1, teacherAugment: 'none', teacherSchedule: 'constant', studentSchedule: 'constant'} as const;
 
 /** The Keras example's settings ("Knowledge Distillation", keras.io). */
 export const KERAS_SETTINGS = {
