@@ -3,11 +3,5 @@
 #include "isa_prelude.h"
 
 #define HAFIF_ISA_NS baseline
-#if defined(__AVX512VL__)
-#define HAFIF_ISA_LEVEL 3
-#elif defined(__AVX2__)
-#define HAFIF_ISA_LEVEL 2
-#else
-#define HAFIF_ISA_LEVEL 0
-#endif
+#include "baseline_level.h"
 #include "optim.inc"

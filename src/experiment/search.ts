@@ -664,6 +664,12 @@ export function points(v: readonly number[]): string {
   return `${m >= 0 ? '+' : '−'}${Math.abs(m).toFixed(2)} ± ${(100 * sd(v)).toFixed(2)}`;
 }
 
+/** One paired difference in points, signed as {@link points} signs a mean: +0.45, −0.30, 0.00. */
+function signedPoints(fraction: number): string {
+  const m = Number((100 * fraction).toFixed(2));
+  return m === 0 ? '0.00' : `${m > 0 ? '+' : '−'}${Math.abs(m).toFixed(2)}`;
+}
+
 /** The report as markdown tables: settings by paired validation gain, teachers, the chosen setting on test. */
 export function searchTable(r: SearchReport): string {
   const rows = [...r.settings].sort((a, b) => (mean(b.diffVal) || -Infinity) - (mean(a.diffVal) || -Infinity));
@@ -685,7 +691,7 @@ export function searchTable(r: SearchReport): string {
     lines.push(`best scratch recipe on validation: ${r.bestScratch.label}, ${pct(r.bestScratch.scratchVal)}`);
   }
   if (r.test) {
-    const perSeed = (v: number[]) => v.map((d) => (100 * d).toFixed(2)).join(', ');
+    const perSeed = (v: number[]) => v.map(signedPoints).join(', ');
     lines.push('', `chosen on validation (best distilled accuracy): ${r.test.label}`, '',
       '| split | distilled | scratch | distilled − scratch (paired) | per seed |', '|---|---|---|---|---|',
       `| test | ${pct(r.test.distilled)} | ${pct(r.test.scratch)} | ${points(r.test.diff)} | ${perSeed(r.test.diff)} |`);
