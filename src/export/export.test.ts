@@ -156,7 +156,7 @@ describe.skipIf(!haveOrt)('ONNX export matches tfjs (float, within 1e-4)', () =>
     model.dispose();
   });
 
-  for (const name of ['keras-student', 'keras-teacher', 'deep-teacher', 'cifar-teacher', 'cifar-student']) {
+  for (const name of ['keras-student', 'keras-teacher', 'deep-teacher', 'cifar-teacher', 'cifar-student', 'mlp-student']) {
     it(`registry model ${name}`, async () => {
       const inputShape = (name.startsWith('cifar') ? [32, 32, 3] : [28, 28, 1]) as [number, number, number];
       const model = createModel(name, {inputShape, numClasses: 10, seed: 1});

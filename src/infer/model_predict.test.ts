@@ -74,7 +74,7 @@ const input = (n: number, shape: readonly number[], seed: number) =>
 
 const registry: [ModelName, [number, number, number]][] = [
   ['keras-teacher', [28, 28, 1]], ['keras-student', [28, 28, 1]], ['deep-teacher', [28, 28, 1]],
-  ['cifar-teacher', [32, 32, 3]], ['cifar-student', [32, 32, 3]], ['mobile-student', [32, 32, 3]],
+  ['cifar-teacher', [32, 32, 3]], ['cifar-student', [32, 32, 3]], ['mobile-student', [32, 32, 3]], ['mlp-student', [28, 28, 1]],
 ];
 
 /** A small conv net with batch norm, ReLU6, pooling and a softmax head. */

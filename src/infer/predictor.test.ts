@@ -50,7 +50,7 @@ function expectSamePredictions(model: tfl.LayersModel, x: tf.Tensor, batchSize?:
 
 const registry: [ModelName, [number, number, number]][] = [
   ['keras-teacher', [28, 28, 1]], ['keras-student', [28, 28, 1]], ['deep-teacher', [28, 28, 1]],
-  ['cifar-teacher', [32, 32, 3]], ['cifar-student', [32, 32, 3]], ['mobile-student', [32, 32, 3]],
+  ['cifar-teacher', [32, 32, 3]], ['cifar-student', [32, 32, 3]], ['mobile-student', [32, 32, 3]], ['mlp-student', [28, 28, 1]],
 ];
 
 describe('createPredictor', () => {

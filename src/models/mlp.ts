@@ -19,7 +19,7 @@ export interface MlpOptions {
  * et al. ("Distilling the Knowledge in a Neural Network", 2015) distilled on MNIST. It has no
  * convolution, so it knows nothing of translation; a convolutional teacher's soft targets on
  * shifted views carry what its hard labels do not. With 128 hidden units on 28×28×1: 101,770
- * parameters but about 102k multiply-adds per image, against keras-student's 271k, and one GEMM
+ * parameters but about 102k multiply-adds per image, against keras-student's 270k, and one GEMM
  * per layer.
  */
 export function mlpStudent(options: MlpOptions = {}): tfl.Sequential {

@@ -16,7 +16,7 @@ import type {LossTerm, StepContext, TeacherSource, TrainHook} from '../engine.js
 
 const SHAPES: Record<string, [number, number, number]> = {
   'keras-teacher': [28, 28, 1], 'keras-student': [28, 28, 1], 'deep-teacher': [28, 28, 1],
-  'cifar-teacher': [32, 32, 3], 'cifar-student': [32, 32, 3], 'mobile-student': [32, 32, 3],
+  'cifar-teacher': [32, 32, 3], 'cifar-student': [32, 32, 3], 'mobile-student': [32, 32, 3], 'mlp-student': [28, 28, 1],
 };
 
 interface Batches {
