@@ -58,6 +58,23 @@ describe('hafif search', () => {
     expect(again.stdout).toMatch(/^\| test \| .* \| (?:[+−]\d+\.\d\d|0\.00)(?:, (?:[+−]\d+\.\d\d|0\.00))+ \|$/m);
   });
 
+  it('--teacher-batch-size keeps the teachers of another student batch size', () => {
+    const out = path.join(tmp, 'teacher-batch');
+    const args = [...tiny, '--loss', 'kl', '--augment', 'none', '--out', out];
+    const first = hafif('search', ...args);
+    expect(first.code).toBe(0);
+    expect(first.stderr).toMatch(/training teacher/);
+    // Students at batch 16, teachers at the first search's 32: its cached teachers serve.
+    const reused = hafif('search', ...args, '--batch-size', '16', '--teacher-batch-size', '32');
+    expect(reused.code).toBe(0);
+    expect(reused.stderr).not.toMatch(/training teacher/);
+    expect(reused.stderr).toMatch(/^distilled .*: validation/m);
+    // Without it the teachers train at the students' batch size.
+    const own = hafif('search', ...args, '--batch-size', '16');
+    expect(own.code).toBe(0);
+    expect(own.stderr).toMatch(/training teacher/);
+  });
+
   it('compares the chosen setting with the best scratch recipe on validation when that is another twin', () => {
     const out = path.join(tmp, 'best');
     const r = hafif('search', ...tiny, '--loss', 'kl', '--augment', 'none,shift1', '--out', out, '--json');

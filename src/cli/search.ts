@@ -25,6 +25,7 @@ interface SearchFlags {
   readonly teacherAugment: string;
   readonly teacherSchedule: string;
   readonly batchSize: number;
+  readonly teacherBatchSize?: number;
   readonly loss: string;
   readonly alpha: string;
   readonly temperature: string;
@@ -90,6 +91,7 @@ function configFrom(f: SearchFlags): SearchConfig {
       labelSmoothing: 0,
     },
     batchSize: f.batchSize,
+    ...(f.teacherBatchSize != null ? {teacherBatchSize: f.teacherBatchSize} : {}),
     space: {
       loss: list('loss', f.loss) as DistillerLossName[],
       alpha: numbers('alpha', f.alpha),
@@ -130,6 +132,7 @@ export function searchCommand(): Command {
     .option('--teacher-augment <spec>', 'teacher augmentation', 'shift2')
     .option('--teacher-schedule <spec>', 'teacher learning-rate schedule', 'one-cycle:3')
     .option('--batch-size <n>', 'examples per step', parsePositiveInt, 32)
+    .option('--teacher-batch-size <n>', "teachers' examples per step (default: --batch-size)", parsePositiveInt)
     .option('--loss <list>', 'distillation losses: kl, mse, dkd, lskd', 'kl,dkd')
     .option('--alpha <list>', 'weights of the hard-label loss, in [0, 1]', '0.5,0.9')
     .option('--temperature <list>', 'temperatures (kl, dkd, lskd)', '4')

@@ -75,6 +75,8 @@ describe('search space', () => {
     expect(() => checkSearchConfig({...base, validationSplit: 1})).toThrow('validation split must be in (0, 1), got 1');
     expect(() => checkSearchConfig({...base, space: {...base.space, augment: [{mixup: 0}]}})).toThrow('mixup alpha must be a finite number > 0, got 0');
     expect(() => checkSearchConfig({...base, seeds: []})).toThrow('search axis seeds is empty');
+    expect(() => checkSearchConfig({...base, teacherBatchSize: 0})).toThrow('teacher batch size must be a positive integer, got 0');
+    expect(() => checkSearchConfig({...base, batchSize: 2.5})).toThrow('batch size must be a positive integer, got 2.5');
   });
 
   it('formats mean ± sample sd', () => {

@@ -99,7 +99,14 @@ export interface SearchConfig {
   readonly seeds: readonly number[];
   readonly student: string;
   readonly teacher: TeacherRecipe;
+  /** Examples per step of the students. */
   readonly batchSize: number;
+  /**
+   * Examples per step of the teachers. @default batchSize. Set, a search over student batch sizes
+   * keeps one set of teachers: the teachers of `--batch-size 8 --teacher-batch-size 32` are those
+   * of `--batch-size 32`.
+   */
+  readonly teacherBatchSize?: number;
   readonly space: SearchSpace;
   /** 'grid': every combination; 'random': `samples` of them, drawn with `searchSeed`. @default 'grid' */
   readonly mode: 'grid' | 'random';
@@ -184,6 +191,9 @@ export function checkSearchConfig(c: SearchConfig): void {
     throw new UsageError(`a search chooses on a validation split: validation split must be in (0, 1), got ${c.validationSplit}`);
   }
   if (c.seeds.length === 0) throw new UsageError('search axis seeds is empty');
+  for (const [name, v] of [['batch size', c.batchSize], ['teacher batch size', teacherBatch(c)]] as const) {
+    if (!(Number.isInteger(v) && v >= 1)) throw new UsageError(`${name} must be a positive integer, got ${v}`);
+  }
   for (const [axis, values] of Object.entries(c.space)) {
     if ((values as unknown[]).length === 0) throw new UsageError(`search axis ${axis} is empty`);
   }
@@ -329,7 +339,11 @@ function tasks(c: SearchConfig, settings: SearchSetting[]): Task[] {
  * teacher of an ensemble (initial weights and batch order from seed + 1000·k).
  */
 export function teacherKey(c: SearchConfig, seed: number, member = 0): string {
-  return runKey('teacher', {...context(c), recipe: c.teacher, ...(member > 0 ? {member} : {})}, seed);
+  return runKey('teacher', {...context(c), batchSize: teacherBatch(c), recipe: c.teacher, ...(member > 0 ? {member} : {})}, seed);
+}
+
+function teacherBatch(c: SearchConfig): number {
+  return c.teacherBatchSize ?? c.batchSize;
 }
 
 /** How many teachers per seed the search's settings need. */
@@ -478,7 +492,7 @@ async function obtainTeacher(c: SearchConfig, seed: number, member: number, data
       const t0 = performance.now();
       const shape = {inputShape: data.inputShape, numClasses: data.numClasses};
       const teacher = createModel(c.teacher.model, {...shape, seed: memberSeed(seed, member)});
-      await trainPlain(teacher, c.teacher, train, c.batchSize, memberSeed(seed, member), events.signal);
+      await trainPlain(teacher, c.teacher, train, teacherBatch(c), memberSeed(seed, member), events.signal);
       await teacher.save(`file://${dir}`);
       const test = toTensors(data.test, data.inputShape);
       const testAccuracy = evaluate(teacher, test.x, test.y).accuracy;
