@@ -15,7 +15,6 @@ import {DISTILLER_LOSSES, Distiller, checkFeatureLoss, parseFeatureLoss, type Di
 import {createModel} from '../models/index.js';
 import {
   checkScheduleSpec,
-  crossEntropyTerm,
   evaluate,
   fit,
   HostAdam,
@@ -24,7 +23,7 @@ import {
 } from '../train/index.js';
 import {writeFileAtomic} from '../util/atomic.js';
 import {UsageError} from '../util/registry.js';
-import {augmentationOf, memberSeed, scheduleHooks} from './recipe.js';
+import {augmentationOf, labelsTrainingOptions, memberSeed, scheduleHooks} from './recipe.js';
 
 /** How one model is trained: epochs, augmentation, schedule. */
 export interface TrainRecipe {
@@ -448,12 +447,10 @@ function optimizerAndHooks(r: TrainRecipe, steps: number): {optimizer: HostAdam;
 async function trainPlain(model: tfl.LayersModel, r: TrainRecipe, train: Split, batchSize: number, seed: number, signal?: AbortSignal): Promise<void> {
   const steps = r.epochs * Math.ceil(train.x.shape[0] / batchSize);
   const {optimizer, hooks} = optimizerAndHooks(r, steps);
-  const augmentation = augmentationOf(r.augment);
   try {
     await fit(model, train.x, train.y, {
       epochs: r.epochs, batchSize, seed, optimizer, hooks, signal,
-      augment: augmentation?.augment,
-      lossTerm: crossEntropyTerm({augmentation, labelSmoothing: r.labelSmoothing}),
+      ...labelsTrainingOptions(augmentationOf(r.augment), r.labelSmoothing),
     });
   } finally {
     optimizer.dispose();
