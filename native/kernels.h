@@ -251,6 +251,8 @@ void conv2d_backprop_filter_winograd(const ConvGeom& g, const float* x, const fl
 void relu_grad(const float* x, const float* dy, float* dx, int64_t n, float max_value);
 // dx = dy where x > 0, else dy·alpha (tfjs' LeakyRelu gradient).
 void leaky_relu_grad(const float* x, const float* dy, float* dx, int64_t n, float alpha);
+// dx = dy where lo <= x <= hi, else 0 (NaN x gives 0), as tfjs' ClipByValue gradient.
+void clip_by_value_grad(const float* x, const float* dy, float* dx, int64_t n, float lo, float hi);
 }  // namespace hafif
 
 namespace hafif {

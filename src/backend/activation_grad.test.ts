@@ -1,4 +1,4 @@
-// The addon's reluGrad and leakyReluGrad against tf.grads of the ops tfjs-layers' ReLU,
+// The addon's reluGrad, clipByValueGrad and leakyReluGrad against tf.grads of the ops tfjs-layers' ReLU,
 // ReLU(maxValue 6) and LeakyReLU layers run, on the cpu backend (the reference): signs of zero,
 // NaN, ±Infinity and values at the clip bound included.
 import '@tensorflow/tfjs-layers';
@@ -28,7 +28,7 @@ function expectSame(got: Float32Array, want: Float32Array, what: string): void {
   }
 }
 
-describe.skipIf(addon == null)('activation gradients (native reluGrad, leakyReluGrad)', () => {
+describe.skipIf(addon == null)('activation gradients (native reluGrad, clipByValueGrad, leakyReluGrad)', () => {
   checkLeaks();
   const a = addon as NonNullable<typeof addon>;
 
@@ -50,6 +50,15 @@ describe.skipIf(addon == null)('activation gradients (native reluGrad, leakyRelu
       expectSame(got, want.values, 'relu6');
     });
 
+    it(`clipByValueGrad = d clipByValue on ${n} values`, async () => {
+      for (const [lo, hi] of [[0, 6], [-1, 0.5], [0.1, 0.3]]) {
+        const [want] = await grad((t) => tf.clipByValue(t, lo, hi));
+        const got = new Float32Array(n);
+        a.clipByValueGrad(x, dy, got, lo, hi);
+        expectSame(got, want.values, `clip [${lo}, ${hi}]`);
+      }
+    });
+
     it(`leakyReluGrad = d leakyRelu(alpha 0.2) on ${n} values`, async () => {
       const [want] = await grad((t) => tf.leakyRelu(t, 0.2));
       const got = new Float32Array(n);
@@ -61,5 +70,6 @@ describe.skipIf(addon == null)('activation gradients (native reluGrad, leakyRelu
   it('names the array of the wrong length', () => {
     expect(() => a.reluGrad(new Float32Array(3), new Float32Array(2), new Float32Array(3))).toThrow('reluGrad: dy has 2 elements, expected 3');
     expect(() => a.leakyReluGrad(new Float32Array(3), new Float32Array(3), new Float32Array(4), 0.2)).toThrow('leakyReluGrad: dx has 4 elements, expected 3');
+    expect(() => a.clipByValueGrad(new Float32Array(3), new Float32Array(3), new Float32Array(2), 0, 6)).toThrow('clipByValueGrad: dx has 2 elements, expected 3');
   });
 });

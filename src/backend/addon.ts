@@ -182,6 +182,8 @@ export interface NativeAddon {
   reluGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, maxValue?: number | null): void;
   /** dx = dy where x > 0, else dy·alpha in float32 (tfjs' LeakyRelu gradient). */
   leakyReluGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, alpha: number): void;
+  /** dx = dy where lo ≤ x ≤ hi, else 0 (0 where x is NaN): tfjs' ClipByValue gradient. */
+  clipByValueGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, lo: number, hi: number): void;
   // -- pool positions --
   /**
    * maxPool's y, and pos[i] = the index within its image ((r·inW + q)·C + c) of the input y[i] is

@@ -1,5 +1,6 @@
 // HafifClipByValueGrad: ClipByValue's gradient in one pass, where(min <= x <= max, dy, 0) as tfjs
-// computes it with GreaterEqual, LessEqual, LogicalAnd, ZerosLike and Select.
+// computes it with GreaterEqual, LessEqual, LogicalAnd, ZerosLike and Select, in the addon's
+// clipByValueGrad (activation_grad.cc, threaded).
 import type {KernelConfig} from '@tensorflow/tfjs-core';
 
 import {allocF32, f32Values, input, nativeKernel} from './elementwise_util.js';
@@ -16,9 +17,6 @@ export const hafifClipByValueGradConfig: KernelConfig = nativeKernel(HafifClipBy
   }
   const lo = attrs?.clipValueMin as number, hi = attrs?.clipValueMax as number;
   const out = allocF32(xv.length);
-  for (let i = 0; i < xv.length; i++) {
-    const v = xv[i];
-    out[i] = v >= lo && v <= hi ? dv[i] : 0;
-  }
+  backend.addon.clipByValueGrad(xv, dv, out, lo, hi);
   return backend.makeTensorInfo(x.shape, 'float32', out);
 });

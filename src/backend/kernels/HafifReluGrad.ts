@@ -1,5 +1,6 @@
 // HafifReluGrad: Relu's gradient in one pass, dy · step(x) as tfjs computes it with Step, Cast and
-// Multiply (so NaN in x gives NaN, and dy · 0 keeps the sign and NaN of dy · 0).
+// Multiply (so NaN in x gives NaN, and dy · 0 keeps the sign and NaN of dy · 0), in the addon's
+// reluGrad.
 import type {KernelConfig} from '@tensorflow/tfjs-core';
 
 import {allocF32, f32Values, input, nativeKernel} from './elementwise_util.js';
@@ -14,9 +15,7 @@ export const hafifReluGradConfig: KernelConfig = nativeKernel(HafifReluGrad, (ar
     throw new Error(`${HafifReluGrad}: dy and x must be float32 of one shape, got [${dy.shape}] and [${x.shape}]`);
   }
   const out = allocF32(xv.length);
-  for (let i = 0; i < xv.length; i++) {
-    const v = xv[i];
-    out[i] = v > 0 ? dv[i] : v !== v ? NaN : dv[i] * 0;
-  }
+  // The native pass (activation_grad.cc, threaded): dy where x > 0, NaN where x is NaN, else dy·0.
+  backend.addon.reluGrad(xv, dv, out);
   return backend.makeTensorInfo(x.shape, 'float32', out);
 });
