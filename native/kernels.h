@@ -264,6 +264,10 @@ void max_pool_positions(const Pool2DGeom& g, const float* x, float* y, int32_t* 
 // a Relu's output) dx is then Relu's gradient there, as relu_grad(relu_of, dx, dx) gives it.
 void max_pool_grad_positions(const Pool2DGeom& g, const int32_t* pos, const float* dy, float* dx,
                              const float* relu_of = nullptr);
+// max_pool_grad (x and dy only) for the 2×2 stride-2 windows the per-ISA kernels take, as
+// max_pool_positions then max_pool_grad_positions: the same dx as the general search. False, with
+// dx untouched, for any other window.
+bool max_pool_grad_2x2(const Pool2DGeom& g, const float* x, const float* dy, float* dx);
 }  // namespace hafif
 
 namespace hafif {

@@ -369,6 +369,8 @@ void avg_pool(const Pool2DGeom& g, const float* x, float* y) {
 }
 
 void max_pool_grad(const Pool2DGeom& g, const float* x, const float* dy, float* dx) {
+  // 2×2 stride 2 (the registry's pools): the per-ISA positions kernels, one pass each way.
+  if (max_pool_grad_2x2(g, x, dy, dx)) return;
   const int64_t C = g.channels;
   if (g.strideH == 1 && g.strideW == 1) {
     // One image at a time: its argmax positions stay in cache between the two passes.

@@ -90,6 +90,20 @@ void dispatch_2x2_grad(const Pool2DGeom& g, const int32_t* pos, const float* dy,
 
 }  // namespace
 
+bool max_pool_grad_2x2(const Pool2DGeom& g, const float* x, const float* dy, float* dx) {
+  if (!max_pool_2x2_applies(g)) return false;
+  // Reused across calls (one per calling thread): fresh buffers per training step would cost more
+  // in page faults than the two passes.
+  thread_local std::vector<float> y;
+  thread_local std::vector<int32_t> pos;
+  const size_t n = static_cast<size_t>(g.batch * g.outH * g.outW * g.channels);
+  y.resize(n);
+  pos.resize(n);
+  dispatch_2x2(g, x, y.data(), pos.data());
+  dispatch_2x2_grad(g, pos.data(), dy, dx, nullptr);
+  return true;
+}
+
 void max_pool_positions(const Pool2DGeom& g, const float* x, float* y, int32_t* pos) {
   if (max_pool_2x2_applies(g)) return dispatch_2x2(g, x, y, pos);
   if (max_pool_2x2_s1_applies(g)) return dispatch_2x2_s1(g, x, y, pos);
