@@ -1,5 +1,7 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 
+import {initializers, type Initializer} from './init.js';
+
 /** Options of the convolutional teachers and students below. */
 export interface ConvNetOptions {
   /** Input shape, height × width × channels. @default [32, 32, 3] */
@@ -12,7 +14,6 @@ export interface ConvNetOptions {
   readonly name?: string;
 }
 
-type Initializer = 'glorotUniform' | ReturnType<typeof tfl.initializers.glorotUniform>;
 
 /**
  * Stable layer names within one model: `n('conv')` gives conv1, conv2, ... These are the names
@@ -26,12 +27,6 @@ export function layerNamer(): (kind: string) => string {
     counts.set(kind, k);
     return `${kind}${k}`;
   };
-}
-
-/** One seeded Glorot-uniform initializer per call (seed, seed + 1, ...), or unseeded ones. */
-function initializers(seed: number | undefined): () => Initializer {
-  let s = seed;
-  return () => (s === undefined ? 'glorotUniform' : tfl.initializers.glorotUniform({seed: s++}));
 }
 
 /** conv 3×3 same → batch norm → ReLU. */

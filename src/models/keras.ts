@@ -1,5 +1,7 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 
+import {initializers} from './init.js';
+
 /** Options of the Keras knowledge-distillation example's CNNs. */
 export interface KerasCnnOptions {
   /** Input shape, height × width × channels. @default [28, 28, 1] */
@@ -19,8 +21,7 @@ export interface KerasCnnOptions {
  */
 export function kerasCnn(f1: number, f2: number, options: KerasCnnOptions = {}): tfl.Sequential {
   const {inputShape = [28, 28, 1], numClasses = 10, seed, name} = options;
-  let s = seed;
-  const init = () => (s === undefined ? 'glorotUniform' : tfl.initializers.glorotUniform({seed: s++}));
+  const init = initializers(seed);
   return tfl.sequential({
     name,
     layers: [

@@ -1,5 +1,7 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 
+import {initializers} from './init.js';
+
 /** Options of the multilayer-perceptron student. */
 export interface MlpOptions {
   /** Input shape, height × width × channels. @default [28, 28, 1] */
@@ -24,8 +26,7 @@ export interface MlpOptions {
  */
 export function mlpStudent(options: MlpOptions = {}): tfl.Sequential {
   const {inputShape = [28, 28, 1], numClasses = 10, hidden = 128, seed, name = 'mlp_student'} = options;
-  let s = seed;
-  const init = () => (s === undefined ? 'glorotUniform' : tfl.initializers.glorotUniform({seed: s++}));
+  const init = initializers(seed);
   return tfl.sequential({
     name,
     layers: [
